@@ -1,0 +1,203 @@
+// Sen assembled: configuration → database and migrations → services → first-start data → HTTP.
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import pino, { type Logger } from "pino";
+import { accountRoutes } from "./core/accounts/routes.ts";
+import { accountsService } from "./core/accounts/service.ts";
+import { auditRoutes } from "./core/audit/routes.ts";
+import { auditService } from "./core/audit/service.ts";
+import { type Config, ConfigError } from "./core/config.ts";
+import { type Db, openDb } from "./core/db.ts";
+import { eventBus } from "./core/events/bus.ts";
+import { eventRoutes } from "./core/events/routes.ts";
+import { Problem } from "./core/errors.ts";
+import { errors } from "./core/http/schemas.ts";
+import { createHttpServer, typed } from "./core/http/server.ts";
+import { type MigrationSource, migrate } from "./core/migrate.ts";
+import { type FirstAdmin, seedAdmin, seedAgencies, seedDemoUsers } from "./core/seed.ts";
+import { ensureWebBuilt, webRoutes } from "./core/web.ts";
+import { ogcRoutes } from "./geo/ogc.ts";
+import { geoRoutes } from "./geo/routes.ts";
+import { geoService } from "./geo/service.ts";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const DATA_DIR = path.join(ROOT, "data");
+export const VERSION: string = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
+
+/** Every module's migrations, in dependency order. */
+export const MIGRATIONS: MigrationSource[] = [
+  { module: "core", dir: path.join(ROOT, "src/core/migrations") },
+  { module: "geo", dir: path.join(ROOT, "src/geo/migrations") },
+];
+
+const SEED_LOCK = 0x53454e02;
+
+export interface ServiceOptions {
+  config: Config;
+  logger?: Logger;
+  /** Use this database instead of opening one from the config (tests). */
+  db?: Db;
+}
+
+/** Guard against a second process opening the same embedded database folder. */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, "sen.pid");
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, "utf8"));
+    let alive = false;
+    try {
+      alive = pid > 0 && pid !== process.pid && process.kill(pid, 0);
+    } catch {}
+    if (alive)
+      throw new ConfigError(
+        "SEN_DATA_DIR",
+        `Sen (pid ${pid}) is already using the embedded database in ${dataDir}. Stop it first, use its HTTP API, or run several processes on a PostgreSQL server (DATABASE_URL).`,
+      );
+  }
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+}
+
+/** Open the database, migrate, and build the services (no HTTP): used by the server and the CLI. */
+export async function openServices({ config, logger = pino({ level: config.logLevel }), db: given }: ServiceOptions) {
+  const unlock = given || config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+  let db: Db;
+  try {
+    db = given ?? (await openDb({ url: config.databaseUrl, dataDir: path.join(config.dataDir, "pgdata") }));
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const applied = await migrate(db, MIGRATIONS);
+  if (applied.length) logger.info({ applied }, "migrations applied");
+  const audit = auditService(db);
+  const bus = eventBus(db);
+  const accounts = accountsService({ db, audit, bus, sessionHours: config.sessionHours });
+  const geo = geoService({ db, dataDir: DATA_DIR, province: config.province });
+
+  return {
+    config,
+    logger,
+    db,
+    audit,
+    bus,
+    accounts,
+    geo,
+    /** Load the province on first start (units, boundaries, agencies, admin); quick afterwards. */
+    async seed(opts: { force?: boolean } = {}): Promise<{ firstStart: boolean; admin?: FirstAdmin; demoUsers: string[] }> {
+      return db.withLock(SEED_LOCK, async () => {
+        const firstStart = !(await geo.isSeeded());
+        if (firstStart && !geo.provinceExists(config.province))
+          throw new ConfigError("SEN_PROVINCE", `${config.province} is not one of Vietnam's 34 province codes (see data/admin/vn-admin-units-2025.json)`);
+        if (firstStart || opts.force) {
+          const units = await geo.seed();
+          const province = await geo.get(config.province);
+          const communes = await geo.list({ parent: config.province, limit: 5000, offset: 0 });
+          const agencies = await db.tx(() => seedAgencies(accounts, { dataDir: DATA_DIR, province, communes }));
+          logger.info({ ...units, agencies }, "province loaded");
+        }
+        const admin = await seedAdmin(accounts, config.adminPassword, `UBND-${config.province}`);
+        let demoUsers: string[] = [];
+        if (config.demo) {
+          const first = (await geo.list({ parent: config.province, limit: 1, offset: 0 }))[0];
+          demoUsers = await seedDemoUsers(accounts, first?.code);
+        }
+        return { firstStart, admin, demoUsers };
+      });
+    },
+    async close(): Promise<void> {
+      await bus.stop();
+      await db.close();
+      unlock();
+    },
+  };
+}
+
+export type Services = Awaited<ReturnType<typeof openServices>>;
+
+export interface SenOptions extends ServiceOptions {
+  /** Serve (and build when needed) the web console; default true. */
+  web?: boolean;
+  heartbeatMs?: number;
+}
+
+export interface Sen {
+  app: FastifyInstance;
+  services: Services;
+  seeded: Awaited<ReturnType<Services["seed"]>>;
+  close(): Promise<void>;
+}
+
+export async function createSen(opts: SenOptions): Promise<Sen> {
+  const services = await openServices(opts);
+  const { config, logger, db, audit, bus, accounts, geo } = services;
+  try {
+    const seeded = await services.seed();
+    await geo.loadIndex();
+    await bus.start();
+    // A broken web build must not take the APIs down with it: log it and serve the APIs.
+    const dist = opts.web === false ? undefined : await ensureWebBuilt(ROOT, logger).catch((err) => void logger.error({ err }, "web console build failed"));
+
+    const app = await createHttpServer({ config, logger, accounts, audit, version: VERSION });
+    typed(app).get(
+      "/api/health",
+      {
+        config: { access: "public" },
+        schema: {
+          tags: ["system"],
+          summary: "Liveness and database status",
+          response: {
+            200: Type.Object({
+              status: Type.Literal("ok"),
+              version: Type.String(),
+              uptimeSeconds: Type.Number(),
+              database: Type.Object({ driver: Type.String(), ok: Type.Boolean(), latencyMs: Type.Number() }),
+            }),
+            ...errors(503),
+          },
+        },
+      },
+      async () => {
+        const t0 = performance.now();
+        try {
+          await db.query("SELECT 1");
+        } catch {
+          throw new Problem(503, "database", "The database does not answer.");
+        }
+        return {
+          status: "ok" as const,
+          version: VERSION,
+          uptimeSeconds: Math.round(process.uptime()),
+          database: { driver: db.driver, ok: true, latencyMs: Math.round((performance.now() - t0) * 100) / 100 },
+        };
+      },
+    );
+    app.get("/api/openapi.json", { config: { access: "public" }, schema: { hide: true } }, async () => app.swagger());
+
+    accountRoutes(app, accounts, { cookieSecure: config.cookieSecure, sessionHours: config.sessionHours });
+    auditRoutes(app, audit);
+    eventRoutes(app, bus, { heartbeatMs: opts.heartbeatMs ?? 15_000 });
+    geoRoutes(app, geo);
+    let provinceName: string | undefined;
+    ogcRoutes(app, geo, { provinceName: async () => (provinceName ??= (await geo.get(config.province)).fullName) });
+    await webRoutes(app, dist);
+    await app.ready();
+
+    return {
+      app,
+      services,
+      seeded,
+      async close() {
+        await app.close();
+        await services.close();
+      },
+    };
+  } catch (err) {
+    await services.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,103 @@
+// Configuration comes from environment variables only; every variable has a safe default and is
+// listed in the README. An invalid value stops start-up with a message naming the variable.
+import path from "node:path";
+
+export interface Config {
+  port: number;
+  host: string;
+  mqttPort: number;
+  dataDir: string;
+  databaseUrl?: string;
+  adminPassword?: string;
+  province: string;
+  demo: boolean;
+  logLevel: string;
+  corsOrigins: string[];
+  trustProxy: boolean;
+  cookieSecure: boolean;
+  bodyLimit: number;
+  sessionHours: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return def;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  return Number(raw);
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return def;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(name, `must be 1 or 0 (true/false), got "${env[name]}"`);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.HOST?.trim() || "0.0.0.0";
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw new ConfigError("HOST", `is not a host name or address: "${host}"`);
+
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl) {
+    let ok = false;
+    try {
+      ok = ["postgres:", "postgresql:"].includes(new URL(databaseUrl).protocol);
+    } catch {}
+    if (!ok) throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL (unset it to use the embedded database)");
+  }
+
+  const adminPassword = env.SEN_ADMIN_PASSWORD || undefined;
+  if (adminPassword !== undefined && adminPassword.length < 8)
+    throw new ConfigError("SEN_ADMIN_PASSWORD", "must be at least 8 characters");
+
+  const province = env.SEN_PROVINCE?.trim() || "82";
+  if (!/^\d{2}$/.test(province)) throw new ConfigError("SEN_PROVINCE", `must be a two-digit province code such as 82, got "${province}"`);
+
+  const logLevel = env.LOG_LEVEL?.trim().toLowerCase() || "info";
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${env.LOG_LEVEL}"`);
+
+  const corsOrigins = (env.SEN_CORS_ORIGINS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const o of corsOrigins) {
+    if (o === "*") continue;
+    try {
+      new URL(o);
+    } catch {
+      throw new ConfigError("SEN_CORS_ORIGINS", `"${o}" is not an origin such as https://example.gov.vn`);
+    }
+  }
+
+  return {
+    port: int(env, "PORT", 8080, 0, 65535),
+    host,
+    mqttPort: int(env, "MQTT_PORT", 1883, 0, 65535),
+    dataDir: path.resolve(env.SEN_DATA_DIR?.trim() || "./var"),
+    databaseUrl,
+    adminPassword,
+    province,
+    demo: bool(env, "SEN_DEMO", false),
+    logLevel,
+    corsOrigins,
+    trustProxy: bool(env, "SEN_TRUST_PROXY", false),
+    cookieSecure: bool(env, "SEN_COOKIE_SECURE", false),
+    bodyLimit: int(env, "SEN_BODY_LIMIT", 1_048_576, 1024, 104_857_600),
+    sessionHours: int(env, "SEN_SESSION_HOURS", 12, 1, 24 * 90),
+  };
+}

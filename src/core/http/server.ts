@@ -1,0 +1,210 @@
+// The HTTP surface: Fastify 5 with TypeBox schemas, OpenAPI 3.1 from those schemas, RFC 9457
+// errors, security headers, compression, optional CORS, and access control that denies any route
+// which does not declare who may call it.
+import { randomUUID } from "node:crypto";
+import compress from "@fastify/compress";
+import cookie from "@fastify/cookie";
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { AccountsService } from "../accounts/service.ts";
+import type { AuditService } from "../audit/service.ts";
+import type { Config } from "../config.ts";
+import { ANONYMOUS, type Actor, type RequestContext, can, runWithContext } from "../context.ts";
+import { Problem, type ProblemBody } from "../errors.ts";
+import type { Permission } from "../policy.ts";
+
+/** Who may call a route: anyone, anyone signed in, or holders of one permission. */
+export type Access = "public" | "authenticated" | Permission;
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+}
+
+export type App = FastifyInstance & { withTypeProvider: FastifyInstance["withTypeProvider"] };
+export type TypedApp = ReturnType<typeof typed>;
+export const typed = (app: FastifyInstance) => app.withTypeProvider<TypeBoxTypeProvider>();
+
+export const SESSION_COOKIE = "sen_session";
+
+// Routes registered by plugins (API docs) that cannot carry a route config of their own.
+const PUBLIC_PLUGIN_PREFIXES = ["/api/docs"];
+
+export function problemReply(status: number, code: string, detail: string, req: FastifyRequest, extra: Record<string, unknown> = {}): ProblemBody {
+  return new Problem(status, code, detail, { ...extra, instance: req.url.split("?")[0], requestId: req.id }).toBody();
+}
+
+export interface HttpDeps {
+  config: Config;
+  logger: Logger;
+  accounts: AccountsService;
+  audit: AuditService;
+  version: string;
+}
+
+export async function createHttpServer({ config, logger, accounts, audit, version }: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+
+  // Deny by default: a route without an access declaration is a programming error.
+  app.addHook("onRoute", (route) => {
+    route.config ??= {};
+    const cfg = route.config as { access?: Access };
+    if (cfg.access) return;
+    if (PUBLIC_PLUGIN_PREFIXES.some((p) => route.url.startsWith(p))) cfg.access = "public";
+    else throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:", "blob:"],
+        workerSrc: ["'self'", "blob:"],
+        childSrc: ["'self'", "blob:"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", "data:"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    hsts: config.cookieSecure,
+  });
+  if (config.corsOrigins.length) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes("*") ? true : config.corsOrigins,
+      credentials: !config.corsOrigins.includes("*"),
+      exposedHeaders: ["X-Request-Id", "NGSILD-Results-Count", "Link"],
+    });
+  }
+  await app.register(compress, { threshold: 1024, encodings: ["br", "gzip", "deflate"] });
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (req, ctx) => ({
+      ...problemReply(429, "rate-limited", `Too many requests; try again in ${Math.ceil(ctx.ttl / 1000)} s.`, req),
+      statusCode: 429,
+    }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Sen API",
+        version,
+        description: "Sen: the province's digital operations platform. Errors are RFC 9457 problem+json.",
+        license: { name: "Apache-2.0", identifier: "Apache-2.0" },
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer", description: "Session token from POST /api/auth/login, or an API key" },
+          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+          cookie: { type: "apiKey", in: "cookie", name: SESSION_COOKIE },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/api/docs", staticCSP: false });
+
+  app.addHook("onRequest", (req, reply, done) => {
+    reply.header("X-Request-Id", req.id);
+    const ctx: RequestContext = { requestId: req.id, ip: req.ip, actor: ANONYMOUS };
+    req.ctx = ctx;
+    runWithContext(ctx, done);
+  });
+
+  // Who is asking, checked before the body is read so strangers cannot make Sen parse anything.
+  app.addHook("onRequest", async (req, reply) => {
+    const access = req.routeOptions.config?.access;
+    const header = req.headers.authorization;
+    const keyHeader = req.headers["x-api-key"];
+    let credential: string | undefined;
+    let fromHeader = false;
+    if (typeof header === "string" && /^bearer /i.test(header)) {
+      credential = header.slice(7).trim();
+      fromHeader = true;
+    } else if (typeof keyHeader === "string") {
+      credential = keyHeader.trim();
+      fromHeader = true;
+    } else credential = req.cookies?.[SESSION_COOKIE];
+
+    let actor: Actor = ANONYMOUS;
+    if (credential) {
+      const found = await accounts.authenticate(credential);
+      if (found) actor = found;
+      else if (fromHeader) return deny(req, reply, 401, "The token or API key is not valid (unknown, expired or revoked).");
+    }
+    req.ctx.actor = actor;
+    if (!access || access === "public") return;
+    if (actor.type === "anonymous") return deny(req, reply, 401, "Sign in or give a valid token or API key.");
+    if (access !== "authenticated" && !can(actor, access)) return deny(req, reply, 403, `This needs the permission ${access}.`);
+  });
+
+  async function deny(req: FastifyRequest, reply: import("fastify").FastifyReply, status: 401 | 403, detail: string) {
+    await audit
+      .record({
+        action: status === 401 ? "auth.denied" : "access.denied",
+        outcome: "denied",
+        details: { method: req.method, path: req.url.split("?")[0].slice(0, 300), route: req.routeOptions.url ?? null },
+      })
+      .catch((err) => req.log.error({ err }, "audit write failed"));
+    const body = problemReply(status, status === 401 ? "unauthorized" : "forbidden", detail, req);
+    if (status === 401) reply.header("WWW-Authenticate", 'Bearer realm="sen"');
+    return reply.code(status).type("application/problem+json").send(body);
+  }
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof Problem) {
+      return reply.code(err.status).type("application/problem+json").send({ ...err.toBody(), instance: req.url.split("?")[0], requestId: req.id });
+    }
+    if (err.validation) {
+      const errors = err.validation.map((v) => ({
+        path: `${err.validationContext ?? ""}${v.instancePath || ""}${v.params && "missingProperty" in v.params ? `/${v.params.missingProperty}` : ""}${v.params && "additionalProperty" in v.params ? `/${v.params.additionalProperty}` : ""}`,
+        message: v.message ?? "invalid",
+      }));
+      return reply
+        .code(400)
+        .type("application/problem+json")
+        .send(problemReply(400, "validation", `The request is not valid: ${errors.map((e) => `${e.path} ${e.message}`).join("; ")}.`, req, { errors }));
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) {
+      req.log.error({ err }, "request failed");
+      return reply.code(500).type("application/problem+json").send(problemReply(500, "internal", "Something went wrong on our side; the request id helps us find it.", req));
+    }
+    const code = err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err instanceof SyntaxError ? "malformed-json" : (err.code ?? "bad-request").toLowerCase();
+    return reply.code(status).type("application/problem+json").send(problemReply(status, code, err.message, req));
+  });
+
+  return app as unknown as FastifyInstance;
+}
+
+/** Problem+json for an unknown route (registered last, after the web fallback has had its say). */
+export function notFoundProblem(req: FastifyRequest) {
+  return problemReply(404, "not-found", `There is nothing at ${req.method} ${req.url.split("?")[0].slice(0, 200)}.`, req);
+}

@@ -1,0 +1,74 @@
+// The console's routes and the sign-in gate.
+import { lazy, type ReactNode, Suspense, useEffect } from "react";
+import { useTranslation } from "react-i18next";
+import { AuthProvider, useAuth } from "./auth";
+import { Layout } from "./Layout";
+import { AuditPage } from "./pages/Audit";
+import { LoginPage } from "./pages/Login";
+import { NotFound, NoAccess, Forbidden, ErrorScreen } from "./pages/Misc";
+import { OverviewPage } from "./pages/Overview";
+import { UsersPage } from "./pages/Users";
+import { navigate, useLocation } from "./router";
+
+// MapLibre is large: the map page is its own chunk, loaded when first opened.
+const MapPage = lazy(() => import("./pages/MapPage"));
+
+/** Only same-site paths are accepted as a place to return to after signing in. */
+function safeNext(search: string): string {
+  const next = new URLSearchParams(search).get("next");
+  return next?.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
+}
+
+function Loading() {
+  const { t } = useTranslation();
+  return (
+    <div className="page-loading" role="status">
+      <span className="spinner" aria-hidden="true" />
+      {t("common.loading")}
+    </div>
+  );
+}
+
+function Routes() {
+  const { t } = useTranslation();
+  const { state, can } = useAuth();
+  const { pathname, search } = useLocation();
+  const signedIn = state.status === "signed-in";
+  const onLogin = pathname === "/login";
+
+  useEffect(() => {
+    if (state.status === "anonymous" && !onLogin) navigate(`/login?next=${encodeURIComponent(pathname + search)}`, { replace: true });
+    if (signedIn && onLogin) navigate(safeNext(search), { replace: true });
+  }, [state.status, signedIn, onLogin, pathname, search]);
+
+  useEffect(() => {
+    if (!onLogin) document.title = t("app.consoleTitle");
+  }, [onLogin, t]);
+
+  if (state.status === "loading") return <Loading />;
+  if (state.status === "error") return <ErrorScreen error={state.error} />;
+  if (onLogin) return signedIn ? <Loading /> : <LoginPage />;
+  if (!signedIn) return <Loading />;
+  if (!can("console:use")) return <NoAccess />;
+
+  let page: ReactNode;
+  if (pathname === "/") page = <OverviewPage />;
+  else if (pathname === "/map") page = <MapPage />;
+  else if (pathname === "/admin/users") page = can("users:read") ? <UsersPage /> : <Forbidden />;
+  else if (pathname === "/admin/audit") page = can("audit:read") ? <AuditPage /> : <Forbidden />;
+  else page = <NotFound />;
+
+  return (
+    <Layout>
+      <Suspense fallback={<Loading />}>{page}</Suspense>
+    </Layout>
+  );
+}
+
+export function App() {
+  return (
+    <AuthProvider>
+      <Routes />
+    </AuthProvider>
+  );
+}

@@ -1,0 +1,25 @@
+// Formatting helpers. Times are always shown in Asia/Ho_Chi_Minh, whatever the browser's zone.
+export const TIME_ZONE = "Asia/Ho_Chi_Minh";
+
+function locale(lang: string): string {
+  return lang.startsWith("en") ? "en-GB" : "vi-VN";
+}
+
+export function formatDateTime(value: string | number | Date | null | undefined, lang: string): string {
+  if (value === null || value === undefined || value === "") return "—";
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return new Intl.DateTimeFormat(locale(lang), { timeZone: TIME_ZONE, dateStyle: "short", timeStyle: "medium" }).format(date);
+}
+
+export function formatTime(value: string | number | Date, lang: string): string {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return new Intl.DateTimeFormat(locale(lang), { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(date);
+}
+
+/** Numbers are formatted the Vietnamese way (1.234,5) in Vietnamese and the English way in English. */
+export function formatNumber(value: number | null | undefined, lang: string, maximumFractionDigits = 1): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  return new Intl.NumberFormat(lang.startsWith("en") ? "en-US" : "vi-VN", { maximumFractionDigits }).format(value);
+}
