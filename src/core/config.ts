@@ -11,6 +11,8 @@ export interface Config {
   adminPassword?: string;
   province: string;
   demo: boolean;
+  /** Serve (and build when needed) the web console and citizen app. */
+  web: boolean;
   logLevel: string;
   corsOrigins: string[];
   trustProxy: boolean;
@@ -93,6 +95,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     province,
     demo: bool(env, "SEN_DEMO", false),
+    web: bool(env, "SEN_WEB", true),
     logLevel,
     corsOrigins,
     trustProxy: bool(env, "SEN_TRUST_PROXY", false),

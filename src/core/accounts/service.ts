@@ -234,7 +234,10 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
         throw new Problem(401, "login-failed", "Wrong user name or password.");
       }
       const token = randomBytes(32).toString("base64url");
-      const { ip } = currentContext();
+      const ctx = currentContext();
+      const { ip } = ctx;
+      // From here on the request acts as the signed-in user, so the audit entry names them.
+      ctx.actor = userActor(user);
       return db.tx(async () => {
         await store.loginSucceeded(user.id);
         const s = await store.insertSession({ userId: user.id, tokenHash: sha256(token), ip, userAgent: meta.userAgent?.slice(0, 300), hours: sessionHours });

@@ -10,6 +10,8 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { AccountsService } from "../accounts/service.ts";
@@ -18,6 +20,9 @@ import type { Config } from "../config.ts";
 import { ANONYMOUS, type Actor, type RequestContext, can, runWithContext } from "../context.ts";
 import { Problem, type ProblemBody } from "../errors.ts";
 import type { Permission } from "../policy.ts";
+
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /** Who may call a route: anyone, anyone signed in, or holders of one permission. */
 export type Access = "public" | "authenticated" | Permission;
@@ -44,6 +49,12 @@ export function problemReply(status: number, code: string, detail: string, req: 
   return new Problem(status, code, detail, { ...extra, instance: req.url.split("?")[0], requestId: req.id }).toBody();
 }
 
+function makeAjv(coerceTypes: false | "array"): Ajv {
+  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  addFormats(ajv);
+  return ajv;
+}
+
 export interface HttpDeps {
   config: Config;
   logger: Logger;
@@ -61,11 +72,16 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : randomUUID();
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
     forceCloseConnections: "idle",
   });
+
+  // Query strings and path parameters arrive as text and are coerced to their schema's types;
+  // bodies are JSON and must carry the right types as they are ("5" is not a number).
+  const textAjv = makeAjv("array");
+  const bodyAjv = makeAjv(false);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : textAjv).compile(schema));
 
   // Deny by default: a route without an access declaration is a programming error.
   app.addHook("onRoute", (route) => {
@@ -197,7 +213,13 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
       req.log.error({ err }, "request failed");
       return reply.code(500).type("application/problem+json").send(problemReply(500, "internal", "Something went wrong on our side; the request id helps us find it.", req));
     }
-    const code = err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err instanceof SyntaxError ? "malformed-json" : (err.code ?? "bad-request").toLowerCase();
+    const code =
+      err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err instanceof SyntaxError
+        ? "malformed-json"
+        : (err.code ?? "bad-request")
+            .replace(/^FST_ERR_(CTP_)?/, "")
+            .toLowerCase()
+            .replace(/_/g, "-");
     return reply.code(status).type("application/problem+json").send(problemReply(status, code, err.message, req));
   });
 

@@ -209,7 +209,7 @@ export function Layout({ children }: { children: ReactNode }) {
         {t("app.skipToContent")}
       </a>
       <Sidebar open={navOpen} onNavigate={() => setNavOpen(false)} />
-      {navOpen && <div className="scrim" aria-hidden="true" onClick={() => setNavOpen(false)} />}
+      {navOpen && <button type="button" className="scrim" tabIndex={-1} aria-label={t("nav.closeMenu")} onClick={() => setNavOpen(false)} />}
       <div className="main-col">
         <header className="topbar">
           <button

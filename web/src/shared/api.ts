@@ -119,7 +119,7 @@ export interface AuditEntry {
 
 export interface AuditPage {
   entries: AuditEntry[];
-  next: string | null;
+  next: string | number | null;
 }
 
 export interface Health {

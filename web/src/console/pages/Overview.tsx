@@ -155,7 +155,7 @@ export function OverviewPage() {
             <Icon name="map" size={40} />
           </div>
           <h2>{t("overview.mapCardTitle")}</h2>
-          <p className="muted">{t("overview.mapCardText", { count: communes.status === "ok" ? communes.value : 102 })}</p>
+          <p className="muted">{t("overview.mapCardText", { count: communes.status === "ok" ? communes.value : "…" })}</p>
           <Link to="/map" className="btn btn-primary">
             {t("overview.openMap")}
           </Link>

@@ -1,0 +1,344 @@
+// The map page (/map): the province and its communes from the OGC API, a search box and a side
+// panel with the selected commune's details. When the data is drawn and the map is idle, the
+// container gets data-map-ready="true" (the browser test waits for it).
+import "maplibre-gl/dist/maplibre-gl.css";
+import { AttributionControl, Map as MapLibreMap, type MapGeoJSONFeature, type MapMouseEvent, NavigationControl, ScaleControl } from "maplibre-gl";
+import type { GeoJSONSource } from "maplibre-gl";
+import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
+import type { AdminUnit } from "../../shared/api";
+import { formatNumber } from "../../shared/format";
+import { type BBox, bboxOf } from "../../shared/geometry";
+import { fold } from "../../shared/text";
+import { type CommuneProperties, loadCommuneShapes, loadCommuneUnits, loadProvince, loadProvinceShape } from "../data";
+import { Icon } from "../icons";
+import { COLORS, mapStyle } from "../mapStyle";
+import { ErrorMessage } from "./Misc";
+
+interface Commune extends CommuneProperties {
+  bbox: BBox | null;
+  folded: string;
+}
+
+// Rough bounds of Đồng Tháp, used until the boundary arrives.
+const INITIAL_BOUNDS: BBox = [105.18, 10.13, 106.82, 10.98];
+
+function unitTypeLabel(c: CommuneProperties, unit: AdminUnit | undefined, lang: string, t: (k: string, o?: object) => string): string {
+  if (lang === "en") {
+    if (unit?.unitTypeEn) return unit.unitTypeEn;
+    const derived = c.fullNameEn?.replace(c.nameEn, "").trim();
+    return derived || t(`unitType.${c.unitType}`, { defaultValue: c.unitType });
+  }
+  const raw = unit?.unitType ?? c.unitType;
+  const derived = c.fullName?.replace(c.name, "").trim();
+  return t(`unitType.${raw}`, { defaultValue: /[a-z_]/.test(raw ?? "") && derived ? derived : raw || derived });
+}
+
+export default function MapPage() {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const containerRef = useRef<HTMLDivElement>(null);
+  const tooltipRef = useRef<HTMLDivElement>(null);
+  const mapRef = useRef<MapLibreMap | null>(null);
+  const provinceBoxRef = useRef<BBox>(INITIAL_BOUNDS);
+  const [communes, setCommunes] = useState<Commune[]>([]);
+  const [units, setUnits] = useState<Map<string, AdminUnit>>(new Map());
+  const [province, setProvince] = useState<AdminUnit | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [webglError, setWebglError] = useState(false);
+  const [loading, setLoading] = useState(true);
+  const [query, setQuery] = useState("");
+  const [active, setActive] = useState(0);
+
+  const byCode = useMemo(() => new Map(communes.map((c) => [c.code, c])), [communes]);
+
+  // Create the map once, then load the boundaries into it.
+  useEffect(() => {
+    const container = containerRef.current;
+    if (!container) return;
+    let map: MapLibreMap;
+    try {
+      map = new MapLibreMap({
+        container,
+        style: mapStyle(),
+        bounds: INITIAL_BOUNDS,
+        fitBoundsOptions: { padding: 24 },
+        minZoom: 6,
+        maxZoom: 16,
+        dragRotate: false,
+        pitchWithRotate: false,
+        touchPitch: false,
+        attributionControl: false,
+      });
+    } catch {
+      setWebglError(true);
+      setLoading(false);
+      return;
+    }
+    mapRef.current = map;
+    map.touchZoomRotate.disableRotation();
+    map.keyboard.disableRotation();
+    map.addControl(new NavigationControl({ showCompass: false }), "top-right");
+    map.addControl(new ScaleControl({ unit: "metric" }), "bottom-left");
+    map.addControl(new AttributionControl({ compact: true }), "bottom-right");
+
+    let cancelled = false;
+    let hovered: string | number | undefined;
+    const setHover = (id: string | number | undefined) => {
+      if (hovered === id) return;
+      if (hovered !== undefined) map.setFeatureState({ source: "communes", id: hovered }, { hover: false });
+      hovered = id;
+      if (id !== undefined) map.setFeatureState({ source: "communes", id }, { hover: true });
+    };
+
+    map.on("mousemove", "communes-fill", (e) => {
+      const f = e.features?.[0];
+      setHover(f?.id);
+      map.getCanvas().style.cursor = f ? "pointer" : "";
+      const tip = tooltipRef.current;
+      if (tip && f) {
+        const p = f.properties as CommuneProperties;
+        tip.textContent = i18nName(p);
+        tip.style.transform = `translate(${e.point.x + 14}px, ${e.point.y + 14}px)`;
+        tip.hidden = false;
+      }
+    });
+    map.on("mouseleave", "communes-fill", () => {
+      setHover(undefined);
+      map.getCanvas().style.cursor = "";
+      if (tooltipRef.current) tooltipRef.current.hidden = true;
+    });
+    map.on("click", (e: MapMouseEvent) => {
+      const f: MapGeoJSONFeature | undefined = map.queryRenderedFeatures(e.point, { layers: ["communes-fill"] })[0];
+      setSelected(f ? String(f.properties.code ?? f.id) : null);
+    });
+
+    const ready = () => {
+      if (cancelled || !map.isSourceLoaded("communes") || !map.isSourceLoaded("province")) return;
+      if (map.querySourceFeatures("communes").length === 0) return;
+      container.dataset.mapReady = "true";
+      map.off("idle", ready);
+    };
+
+    Promise.all([loadProvinceShape(), loadCommuneShapes()])
+      .then(([provinceShape, communeShapes]) => {
+        if (cancelled) return;
+        const load = () => {
+          (map.getSource("province") as GeoJSONSource).setData(provinceShape);
+          (map.getSource("communes") as GeoJSONSource).setData(communeShapes);
+          const box = bboxOf(provinceShape.features.map((f) => f.geometry)) ?? INITIAL_BOUNDS;
+          provinceBoxRef.current = box;
+          map.fitBounds(box, { padding: 24, duration: 0 });
+          map.on("idle", ready);
+          setLoading(false);
+        };
+        if (map.isStyleLoaded()) load();
+        else map.once("load", load);
+        setCommunes(
+          communeShapes.features.map((f) => {
+            const p = f.properties;
+            return { ...p, code: String(p.code ?? f.id), bbox: bboxOf([f.geometry]), folded: fold(`${p.name} ${p.fullName} ${p.nameEn ?? ""}`) };
+          }),
+        );
+      })
+      .catch((err) => {
+        if (!cancelled) {
+          setError(err);
+          setLoading(false);
+        }
+      });
+
+    return () => {
+      cancelled = true;
+      mapRef.current = null;
+      map.remove();
+    };
+    // The handlers read the language through i18nName, which is stable.
+    // biome-ignore lint/correctness/useExhaustiveDependencies: the map is created once
+  }, []);
+
+  // The tooltip reads the current language without re-creating the map.
+  const langRef = useRef(lang);
+  langRef.current = lang;
+  function i18nName(p: CommuneProperties): string {
+    return langRef.current === "en" ? p.fullNameEn || p.fullName : p.fullName;
+  }
+
+  useEffect(() => {
+    loadCommuneUnits().then((list) => setUnits(new Map(list.map((u) => [u.code, u]))), () => {});
+    loadProvince().then(setProvince, () => {});
+  }, []);
+
+  // Mirror the selection into the map's feature state.
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!map || !selected) return;
+    const apply = () => map.setFeatureState({ source: "communes", id: selected }, { selected: true });
+    if (map.isStyleLoaded()) apply();
+    else map.once("idle", apply);
+    return () => {
+      if (mapRef.current && map.getSource("communes")) map.setFeatureState({ source: "communes", id: selected }, { selected: false });
+    };
+  }, [selected]);
+
+  const results = useMemo(() => {
+    const q = fold(query);
+    if (!q) return [];
+    const starts = (c: Commune) => fold(c.name).startsWith(q);
+    return communes
+      .filter((c) => c.folded.includes(q) || c.code.startsWith(q))
+      .sort((a, b) => Number(starts(b)) - Number(starts(a)) || a.name.localeCompare(b.name, "vi"))
+      .slice(0, 8);
+  }, [communes, query]);
+
+  const flyTo = (code: string) => {
+    const c = byCode.get(code);
+    const map = mapRef.current;
+    setSelected(code);
+    setQuery("");
+    const box = c?.bbox ?? units.get(code)?.bbox;
+    if (map && box) map.fitBounds(box, { padding: 80, maxZoom: 12.5, duration: 900 });
+  };
+
+  const onSearchKey = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === "ArrowDown") {
+      e.preventDefault();
+      setActive((i) => Math.min(i + 1, results.length - 1));
+    } else if (e.key === "ArrowUp") {
+      e.preventDefault();
+      setActive((i) => Math.max(i - 1, 0));
+    } else if (e.key === "Enter" && results.length) {
+      e.preventDefault();
+      flyTo(results[Math.min(active, results.length - 1)].code);
+    } else if (e.key === "Escape") {
+      setQuery("");
+    }
+  };
+
+  const wholeProvince = () => {
+    setSelected(null);
+    mapRef.current?.fitBounds(provinceBoxRef.current, { padding: 24, duration: 700 });
+  };
+
+  const current = selected ? byCode.get(selected) : undefined;
+  const unit = selected ? units.get(selected) : undefined;
+  const name = (c: Commune) => (lang === "en" ? c.fullNameEn || c.fullName : c.fullName);
+  const area = current?.areaKm2 ?? unit?.areaKm2 ?? null;
+
+  return (
+    <div className="map-page">
+      <div className="map-wrap">
+        <div ref={containerRef} className="map" data-testid="map" role="region" aria-label={t("map.label")} />
+        <div ref={tooltipRef} className="map-tooltip" hidden />
+        {loading && (
+          <div className="map-overlay" role="status">
+            <span className="spinner" aria-hidden="true" /> {t("map.loading")}
+          </div>
+        )}
+        {(error !== null || webglError) && (
+          <div className="map-overlay map-overlay-error" role="alert">
+            {webglError ? t("map.webglError") : <ErrorMessage error={error} />}
+          </div>
+        )}
+      </div>
+      <aside className="map-panel" aria-label={t("map.panel")}>
+        <div className="search">
+          <label htmlFor="commune-search" className="panel-label">
+            {t("map.search")}
+          </label>
+          <div className="search-box">
+            <Icon name="search" size={18} />
+            <input
+              id="commune-search"
+              type="search"
+              role="combobox"
+              aria-expanded={results.length > 0}
+              aria-controls="commune-results"
+              aria-autocomplete="list"
+              autoComplete="off"
+              placeholder={t("map.searchPlaceholder")}
+              value={query}
+              onChange={(e) => {
+                setQuery(e.target.value);
+                setActive(0);
+              }}
+              onKeyDown={onSearchKey}
+            />
+          </div>
+          {query.trim() && (
+            <ul className="search-results" id="commune-results" role="listbox">
+              {results.length === 0 ? (
+                <li className="muted search-empty">{t("map.noResults")}</li>
+              ) : (
+                results.map((c, i) => (
+                  <li key={c.code} role="option" aria-selected={i === active}>
+                    <button type="button" className={i === active ? "active" : ""} onClick={() => flyTo(c.code)} onMouseEnter={() => setActive(i)}>
+                      <span>{name(c)}</span>
+                      <span className="muted small">{c.code}</span>
+                    </button>
+                  </li>
+                ))
+              )}
+            </ul>
+          )}
+        </div>
+
+        {current ? (
+          <section className="panel-card" data-testid="commune-panel" aria-live="polite">
+            <div className="panel-kicker">{unitTypeLabel(current, unit, lang, t)}</div>
+            <h2 data-testid="commune-name">{name(current)}</h2>
+            {lang !== "en" && current.fullNameEn && <div className="muted" lang="en">{current.fullNameEn}</div>}
+            <dl className="facts">
+              <dt>{t("map.code")}</dt>
+              <dd data-testid="commune-code">{current.code}</dd>
+              <dt>{t("map.area")}</dt>
+              <dd>{area === null ? "—" : t("map.areaValue", { value: formatNumber(area, lang) })}</dd>
+              <dt>{t("map.unitType")}</dt>
+              <dd>{unitTypeLabel(current, unit, lang, t)}</dd>
+            </dl>
+            <div className="panel-actions">
+              <button type="button" className="btn btn-secondary" onClick={() => setSelected(null)}>
+                {t("map.clearSelection")}
+              </button>
+              <button type="button" className="btn btn-ghost" onClick={wholeProvince}>
+                <Icon name="expand" size={16} /> {t("map.zoomToProvince")}
+              </button>
+            </div>
+          </section>
+        ) : (
+          <section className="panel-card" data-testid="province-panel">
+            <div className="panel-kicker">{t("map.province")}</div>
+            <h2>{province ? (lang === "en" ? province.fullNameEn || province.fullName : province.fullName) : t("app.provinceFallback")}</h2>
+            <dl className="facts">
+              <dt>{t("map.communeCount")}</dt>
+              <dd>{communes.length ? formatNumber(communes.length, lang, 0) : "…"}</dd>
+              {province?.areaKm2 != null && (
+                <>
+                  <dt>{t("map.area")}</dt>
+                  <dd>{t("map.areaValue", { value: formatNumber(province.areaKm2, lang) })}</dd>
+                </>
+              )}
+            </dl>
+            <p className="muted small">{t("map.clickHint")}</p>
+          </section>
+        )}
+
+        <section className="legend" aria-label={t("map.legend")}>
+          <div className="panel-label">{t("map.legend")}</div>
+          <ul>
+            <li>
+              <span className="swatch swatch-line" style={{ borderColor: COLORS.provinceLine }} /> {t("map.legendProvince")}
+            </li>
+            <li>
+              <span className="swatch" style={{ background: COLORS.communeFill, borderColor: COLORS.communeLine }} /> {t("map.legendCommune")}
+            </li>
+            <li>
+              <span className="swatch" style={{ background: COLORS.communeSelected, borderColor: COLORS.highlightLine }} /> {t("map.legendSelected")}
+            </li>
+          </ul>
+        </section>
+      </aside>
+    </div>
+  );
+}
