@@ -10,7 +10,7 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Ajv } from "ajv";
+import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
@@ -55,6 +55,26 @@ function makeAjv(coerceTypes: false | "array"): Ajv {
   return ajv;
 }
 
+function hasNul(v: unknown): boolean {
+  if (typeof v === "string") return v.includes("\u0000");
+  if (v && typeof v === "object") return Object.entries(v).some(([k, x]) => k.includes("\u0000") || hasNul(x));
+  return false;
+}
+
+/** PostgreSQL text cannot hold NUL; refuse it at the edge like any other invalid input. */
+function withoutNul(validate: ValidateFunction): ValidateFunction {
+  const wrapped = ((data: unknown) => {
+    if (hasNul(data)) {
+      wrapped.errors = [{ instancePath: "", schemaPath: "", keyword: "nul", params: {}, message: "must not contain NUL characters" }];
+      return false;
+    }
+    const ok = validate(data);
+    wrapped.errors = validate.errors;
+    return ok;
+  }) as ValidateFunction;
+  return wrapped;
+}
+
 export interface HttpDeps {
   config: Config;
   logger: Logger;
@@ -81,15 +101,22 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
   // bodies are JSON and must carry the right types as they are ("5" is not a number).
   const textAjv = makeAjv("array");
   const bodyAjv = makeAjv(false);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : textAjv).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => withoutNul((httpPart === "body" ? bodyAjv : textAjv).compile(schema)));
 
   // Deny by default: a route without an access declaration is a programming error.
   app.addHook("onRoute", (route) => {
     route.config ??= {};
     const cfg = route.config as { access?: Access };
-    if (cfg.access) return;
-    if (PUBLIC_PLUGIN_PREFIXES.some((p) => route.url.startsWith(p))) cfg.access = "public";
-    else throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    if (!cfg.access) {
+      if (PUBLIC_PLUGIN_PREFIXES.some((p) => route.url.startsWith(p))) cfg.access = "public";
+      else throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    }
+    // The OpenAPI document tells clients who may call each operation.
+    if (route.schema && !route.schema.hide) {
+      const schema = route.schema as Record<string, unknown>;
+      schema["x-access"] = cfg.access;
+      if (cfg.access !== "public") schema.security = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }];
+    }
   });
 
   await app.register(helmet, {
@@ -193,6 +220,8 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     if (status === 401) reply.header("WWW-Authenticate", 'Bearer realm="sen"');
     return reply.code(status).type("application/problem+json").send(body);
   }
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).type("application/problem+json").send(notFoundProblem(req)));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof Problem) {

@@ -1,5 +1,6 @@
 // The console map's style, defined in code: no remote tiles, glyphs or sprites, so it works offline
 // and under the server's Content-Security-Policy. Names are shown in the side panel, not on the map.
+import type { FeatureCollection } from "geojson";
 import type { ExpressionSpecification, StyleSpecification } from "maplibre-gl";
 
 // Distinct colours. The browser test detects the commune fill and the province outline in a
@@ -15,7 +16,7 @@ export const COLORS = {
   highlightLine: "#b0275a",
 } as const;
 
-const EMPTY = { type: "FeatureCollection", features: [] } as const;
+const empty = (): FeatureCollection => ({ type: "FeatureCollection", features: [] });
 
 const hover: ExpressionSpecification = ["boolean", ["feature-state", "hover"], false];
 const selected: ExpressionSpecification = ["boolean", ["feature-state", "selected"], false];
@@ -27,8 +28,8 @@ export function mapStyle(): StyleSpecification {
     version: 8,
     name: "Sen – ranh giới hành chính",
     sources: {
-      province: { type: "geojson", data: EMPTY, attribution: ATTRIBUTION },
-      communes: { type: "geojson", data: EMPTY, promoteId: "code" },
+      province: { type: "geojson", data: empty(), attribution: ATTRIBUTION },
+      communes: { type: "geojson", data: empty(), promoteId: "code" },
     },
     layers: [
       { id: "background", type: "background", paint: { "background-color": COLORS.background } },

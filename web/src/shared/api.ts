@@ -50,8 +50,7 @@ export async function api<T>(url: string, options: RequestOptions = {}): Promise
   const type = res.headers.get("content-type") ?? "";
   const data: unknown = type.includes("json") ? await res.json().catch(() => null) : await res.text();
   if (!res.ok) {
-    const problem: Problem =
-      data && typeof data === "object" ? { status: res.status, ...(data as object) } : { status: res.status, title: res.statusText };
+    const problem: Problem = data && typeof data === "object" ? { status: res.status, ...(data as object) } : { status: res.status, title: res.statusText };
     const ra = res.headers.get("retry-after");
     const retryAfter = ra !== null && /^\d+$/.test(ra) ? Number(ra) : null;
     throw new ApiError(res.status, problem, retryAfter);

@@ -5,6 +5,7 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import { AttributionControl, Map as MapLibreMap, type MapGeoJSONFeature, type MapMouseEvent, NavigationControl, ScaleControl } from "maplibre-gl";
 import type { GeoJSONSource } from "maplibre-gl";
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
+import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
 import type { AdminUnit } from "../../shared/api";
 import { formatNumber } from "../../shared/format";
@@ -23,7 +24,7 @@ interface Commune extends CommuneProperties {
 // Rough bounds of Đồng Tháp, used until the boundary arrives.
 const INITIAL_BOUNDS: BBox = [105.18, 10.13, 106.82, 10.98];
 
-function unitTypeLabel(c: CommuneProperties, unit: AdminUnit | undefined, lang: string, t: (k: string, o?: object) => string): string {
+function unitTypeLabel(c: CommuneProperties, unit: AdminUnit | undefined, lang: string, t: TFunction): string {
   if (lang === "en") {
     if (unit?.unitTypeEn) return unit.unitTypeEn;
     const derived = c.fullNameEn?.replace(c.nameEn, "").trim();
@@ -37,7 +38,7 @@ function unitTypeLabel(c: CommuneProperties, unit: AdminUnit | undefined, lang: 
 export default function MapPage() {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
-  const containerRef = useRef<HTMLDivElement>(null);
+  const containerRef = useRef<HTMLElement>(null);
   const tooltipRef = useRef<HTMLDivElement>(null);
   const mapRef = useRef<MapLibreMap | null>(null);
   const provinceBoxRef = useRef<BBox>(INITIAL_BOUNDS);
@@ -52,6 +53,10 @@ export default function MapPage() {
   const [active, setActive] = useState(0);
 
   const byCode = useMemo(() => new Map(communes.map((c) => [c.code, c])), [communes]);
+
+  // The map's tooltip reads the current language without re-creating the map.
+  const langRef = useRef(lang);
+  langRef.current = lang;
 
   // Create the map once, then load the boundaries into it.
   useEffect(() => {
@@ -99,7 +104,7 @@ export default function MapPage() {
       const tip = tooltipRef.current;
       if (tip && f) {
         const p = f.properties as CommuneProperties;
-        tip.textContent = i18nName(p);
+        tip.textContent = langRef.current === "en" ? p.fullNameEn || p.fullName : p.fullName;
         tip.style.transform = `translate(${e.point.x + 14}px, ${e.point.y + 14}px)`;
         tip.hidden = false;
       }
@@ -154,19 +159,13 @@ export default function MapPage() {
       mapRef.current = null;
       map.remove();
     };
-    // The handlers read the language through i18nName, which is stable.
-    // biome-ignore lint/correctness/useExhaustiveDependencies: the map is created once
   }, []);
 
-  // The tooltip reads the current language without re-creating the map.
-  const langRef = useRef(lang);
-  langRef.current = lang;
-  function i18nName(p: CommuneProperties): string {
-    return langRef.current === "en" ? p.fullNameEn || p.fullName : p.fullName;
-  }
-
   useEffect(() => {
-    loadCommuneUnits().then((list) => setUnits(new Map(list.map((u) => [u.code, u]))), () => {});
+    loadCommuneUnits().then(
+      (list) => setUnits(new Map(list.map((u) => [u.code, u]))),
+      () => {},
+    );
     loadProvince().then(setProvince, () => {});
   }, []);
 
@@ -229,7 +228,7 @@ export default function MapPage() {
   return (
     <div className="map-page">
       <div className="map-wrap">
-        <div ref={containerRef} className="map" data-testid="map" role="region" aria-label={t("map.label")} />
+        <section ref={containerRef} className="map" data-testid="map" aria-label={t("map.label")} />
         <div ref={tooltipRef} className="map-tooltip" hidden />
         {loading && (
           <div className="map-overlay" role="status">
@@ -252,10 +251,7 @@ export default function MapPage() {
             <input
               id="commune-search"
               type="search"
-              role="combobox"
-              aria-expanded={results.length > 0}
               aria-controls="commune-results"
-              aria-autocomplete="list"
               autoComplete="off"
               placeholder={t("map.searchPlaceholder")}
               value={query}
@@ -267,12 +263,12 @@ export default function MapPage() {
             />
           </div>
           {query.trim() && (
-            <ul className="search-results" id="commune-results" role="listbox">
+            <ul className="search-results" id="commune-results">
               {results.length === 0 ? (
                 <li className="muted search-empty">{t("map.noResults")}</li>
               ) : (
                 results.map((c, i) => (
-                  <li key={c.code} role="option" aria-selected={i === active}>
+                  <li key={c.code}>
                     <button type="button" className={i === active ? "active" : ""} onClick={() => flyTo(c.code)} onMouseEnter={() => setActive(i)}>
                       <span>{name(c)}</span>
                       <span className="muted small">{c.code}</span>
@@ -288,7 +284,11 @@ export default function MapPage() {
           <section className="panel-card" data-testid="commune-panel" aria-live="polite">
             <div className="panel-kicker">{unitTypeLabel(current, unit, lang, t)}</div>
             <h2 data-testid="commune-name">{name(current)}</h2>
-            {lang !== "en" && current.fullNameEn && <div className="muted" lang="en">{current.fullNameEn}</div>}
+            {lang !== "en" && current.fullNameEn && (
+              <div className="muted" lang="en">
+                {current.fullNameEn}
+              </div>
+            )}
             <dl className="facts">
               <dt>{t("map.code")}</dt>
               <dd data-testid="commune-code">{current.code}</dd>

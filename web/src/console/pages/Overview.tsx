@@ -11,11 +11,12 @@ import { Link } from "../router";
 
 type Load<T> = { status: "loading" } | { status: "ok"; value: T } | { status: "error"; error: unknown };
 
-function useLoad<T>(load: (() => Promise<T>) | null, deps: unknown[] = []): Load<T> {
+/** Runs `load` once (when `enabled` becomes true) and tracks its result. */
+function useLoad<T>(load: () => Promise<T>, enabled = true): Load<T> {
   const [state, setState] = useState<Load<T>>({ status: "loading" });
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller lists what the loader depends on
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the loader is a fresh closure each render; it runs once
   useEffect(() => {
-    if (!load) return;
+    if (!enabled) return;
     let live = true;
     load().then(
       (value) => live && setState({ status: "ok", value }),
@@ -24,7 +25,7 @@ function useLoad<T>(load: (() => Promise<T>) | null, deps: unknown[] = []): Load
     return () => {
       live = false;
     };
-  }, deps);
+  }, [enabled]);
   return state;
 }
 
@@ -49,7 +50,13 @@ function HealthCard() {
   const ok = health.status === "ok" && health.value.status === "ok" && health.value.database?.ok !== false;
   const tone = health.status === "loading" ? "neutral" : ok ? "ok" : health.status === "error" ? "bad" : "warn";
   const label =
-    health.status === "loading" ? t("common.loading") : ok ? t("overview.healthOk") : health.status === "error" ? t("overview.healthDown") : t("overview.healthDegraded");
+    health.status === "loading"
+      ? t("common.loading")
+      : ok
+        ? t("overview.healthOk")
+        : health.status === "error"
+          ? t("overview.healthDown")
+          : t("overview.healthDegraded");
   return (
     <article className="card stat-card" data-testid="health-card">
       <div className="stat-label">{t("overview.health")}</div>
@@ -132,7 +139,7 @@ export function OverviewPage() {
   const communes = useLoad(() => loadCommuneUnits().then((u) => u.length));
   const agencies = useLoad(() => api<Agency[]>("/api/agencies").then((a) => a.length));
   const canUsers = can("users:read");
-  const users = useLoad(canUsers ? () => api<User[]>("/api/users?limit=100").then((u) => u.length) : null, [canUsers]);
+  const users = useLoad(() => api<User[]>("/api/users?limit=100").then((u) => u.length), canUsers);
 
   return (
     <div className="page">

@@ -1,0 +1,298 @@
+// `npm run bench [-- name …]`: measure Sen's HTTP capabilities against a bare-Fastify ceiling.
+//
+// One run: start the ceiling (bare Fastify, GET /ping) and measure it; then start Sen on embedded
+// PGlite and run every selected benchmark; then the same on a fresh PostgreSQL database when a
+// server is reachable. One server runs at a time, each in its own process; the load generator
+// (autocannon) runs here. Results: a table on stdout and bench/results/latest.json.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { geoBenchmark } from "./geo.ts";
+import {
+  type Benchmark,
+  type LoadResult,
+  type Machine,
+  type Measurement,
+  type PostgresServer,
+  ROOT,
+  type SenUnderTest,
+  type Settings,
+  cleanupAll,
+  createBenchDatabase,
+  findPostgres,
+  load,
+  loadSettings,
+  machineInfo,
+  redact,
+} from "./lib.ts";
+import { startCeiling, startSen } from "./servers.ts";
+
+/** Every benchmark, in run order. A new capability adds its own file and one line here. */
+const BENCHMARKS: Benchmark[] = [geoBenchmark];
+
+/** Sen's goal: at least this share of the ceiling's requests per second. */
+const GOAL = 0.5;
+
+type Target = "ceiling" | SenUnderTest["database"];
+const TARGET_LABEL: Record<Target, string> = { ceiling: "bare Fastify GET /ping (ceiling)", pglite: "Sen · PGlite", postgres: "Sen · PostgreSQL" };
+
+interface Row {
+  benchmark: string;
+  endpoint: string;
+  target: Target;
+  status: "ok" | "flagged" | "skipped" | "failed";
+  result?: LoadResult;
+  /** Share of the ceiling's req/s, and latency as a multiple of the ceiling's. */
+  vsCeiling?: { rps: number; p50: number; p99: number; meetsGoal: boolean };
+  notes: string[];
+}
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+function usage(): string {
+  return [
+    "Usage: npm run bench [-- <benchmark> …]",
+    "",
+    "Benchmarks:",
+    ...BENCHMARKS.map((b) => `  ${b.name.padEnd(12)} ${b.title}`),
+    "",
+    "Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50), BENCH_START_TIMEOUT (180),",
+    "BENCH_DATABASE_URL (else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres; off = skip PostgreSQL).",
+    "",
+  ].join("\n");
+}
+
+function problems(r: LoadResult): string[] {
+  const out: string[] = [];
+  if (r.non2xx) out.push(`${r.non2xx} non-2xx (${Object.entries(r.statusCodes).filter(([c]) => !c.startsWith("2")).map(([c, n]) => `${c}×${n}`).join(", ")})`);
+  if (r.errors) out.push(`${r.errors} errors`);
+  if (r.timeouts) out.push(`${r.timeouts} timeouts`);
+  if (!r.ok) out.push("no successful response");
+  return out;
+}
+
+function measuredRow(benchmark: string, target: Target, m: Measurement): Row {
+  const bad = problems(m.result);
+  return { benchmark, endpoint: m.endpoint, target, status: bad.length ? "flagged" : "ok", result: m.result, notes: [...bad, ...(m.notes ?? [])] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+const fmtInt = (n: number) => n.toLocaleString("en-US");
+const fmtMs = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "–");
+const fmtX = (n: number) => (Number.isFinite(n) ? `×${n.toFixed(2)}` : "");
+
+function table(headers: string[], rows: string[][], alignRight: boolean[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (alignRight[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (alignRight[i] ? `${"-".repeat(w + 1)}:` : `:${"-".repeat(w + 1)}`)).join("|")}|`;
+  return [line(headers), rule, ...rows.map(line)].join("\n");
+}
+
+function benchmarkTable(rows: Row[]): string {
+  const headers = ["Target", "req/s", "vs ceiling", "p50 ms", "p99 ms", "non-2xx", "errors", "server CPU", "result"];
+  const right = [false, true, true, true, true, true, true, true, false];
+  const cells = rows.map((r) => {
+    const x = r.result;
+    const v = r.vsCeiling;
+    const status = r.status === "ok" ? "ok" : r.status === "flagged" ? `FLAGGED: ${r.notes[0] ?? ""}` : `${r.status}`;
+    if (!x) return [TARGET_LABEL[r.target], "–", "–", "–", "–", "–", "–", "–", status];
+    return [
+      TARGET_LABEL[r.target],
+      fmtInt(x.rps),
+      r.target === "ceiling" ? "100%" : v ? `${Math.round(v.rps * 100)}% ${v.meetsGoal ? "✓" : "✗"}` : "n/a",
+      `${fmtMs(x.latencyMs.p50)}${v && r.target !== "ceiling" ? ` (${fmtX(v.p50)})` : ""}`,
+      `${fmtMs(x.latencyMs.p99)}${v && r.target !== "ceiling" ? ` (${fmtX(v.p99)})` : ""}`,
+      fmtInt(x.non2xx),
+      fmtInt(x.errors + x.timeouts),
+      x.serverCpuPercent === undefined ? "–" : `${x.serverCpuPercent}%`,
+      status,
+    ];
+  });
+  return table(headers, cells, right);
+}
+
+function report(machine: Machine, settings: Settings, pgInfo: { server?: PostgresServer; note?: string }, rows: Row[], selected: Benchmark[]): string {
+  const out: string[] = [];
+  out.push("## Sen benchmark");
+  out.push("");
+  out.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, ${machine.os}, Node ${machine.node}`);
+  out.push(`Date: ${machine.date}   load average at start: ${machine.loadAverage1m}`);
+  out.push(
+    `Load: autocannon in the bench process, ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per target; each server in its own process, one at a time.`,
+  );
+  out.push(`PostgreSQL: ${pgInfo.server ? `${pgInfo.server.version} at ${redact(pgInfo.server.url)} (${pgInfo.server.source})` : pgInfo.note}`);
+  for (const b of selected) {
+    const mine = rows.filter((r) => r.benchmark === b.name || r.target === "ceiling");
+    const endpoints = [...new Set(mine.filter((r) => r.target !== "ceiling").map((r) => r.endpoint))];
+    for (const endpoint of endpoints) {
+      const list = mine.filter((r) => r.target === "ceiling" || r.endpoint === endpoint);
+      out.push("");
+      out.push(`### ${b.name}: ${endpoint} — ${b.title}`);
+      out.push("");
+      out.push(benchmarkTable(list));
+      for (const r of list) for (const n of r.status === "flagged" ? r.notes.slice(1) : r.notes) out.push(`- ${TARGET_LABEL[r.target]}: ${n}`);
+    }
+  }
+  out.push("");
+  out.push(
+    `req/s = 2xx responses per second; p50/p99 = latency of 2xx responses as the client sees it; "vs ceiling" = Sen's req/s as a share of the bare route's (goal ≥ ${GOAL * 100}%: ✓/✗), and (×n) = Sen's latency as a multiple of the bare route's; server CPU = the server process's CPU time during the measured run, in % of one core.`,
+  );
+  const flagged = rows.filter((r) => r.status === "flagged" || r.status === "failed");
+  if (flagged.length) out.push(`\n**${flagged.length} run(s) flagged or failed — their figures are not trustworthy.**`);
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+async function runOnSen(database: SenUnderTest["database"], settings: Settings, selected: Benchmark[], rows: Row[], databaseUrl?: string) {
+  let sen: SenUnderTest;
+  try {
+    log(`Starting Sen on ${database === "pglite" ? "embedded PGlite" : "PostgreSQL"}…`);
+    sen = await startSen(settings, database, databaseUrl);
+    log(`  ready in ${sen.startSeconds} s (pid ${sen.pid}, ${sen.url})`);
+  } catch (err) {
+    log(`  FAILED: ${(err as Error).message}`);
+    for (const b of selected) rows.push({ benchmark: b.name, endpoint: b.title, target: database, status: "failed", notes: [`Sen did not start: ${(err as Error).message.split("\n")[0]}`] });
+    return;
+  }
+  try {
+    for (const b of selected) {
+      log(`  ${b.name}: ${b.title} (${settings.warmupSeconds} s warm-up + ${settings.seconds} s)…`);
+      try {
+        for (const m of await b.run(sen, settings)) {
+          const row = measuredRow(b.name, database, m);
+          rows.push(row);
+          log(`    ${m.endpoint}: ${fmtInt(m.result.rps)} req/s, p50 ${fmtMs(m.result.latencyMs.p50)} ms, p99 ${fmtMs(m.result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`);
+        }
+      } catch (err) {
+        log(`    FAILED: ${(err as Error).message}`);
+        rows.push({ benchmark: b.name, endpoint: b.title, target: database, status: "failed", notes: [(err as Error).message.split("\n")[0] as string] });
+      }
+    }
+  } finally {
+    await sen.stop();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h") || argv.includes("--list")) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const names = argv.filter((a) => !a.startsWith("-"));
+  const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+  if (unknown.length) {
+    process.stderr.write(`Unknown benchmark: ${unknown.join(", ")}\n\n${usage()}`);
+    return 2;
+  }
+  const selected = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
+  const settings = loadSettings();
+  const machine = machineInfo();
+  const started = Date.now();
+  log(`Sen benchmark: ${selected.map((b) => b.name).join(", ")} — ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}`);
+
+  const pgInfo = await findPostgres();
+  log(pgInfo.server ? `PostgreSQL ${pgInfo.server.version} at ${redact(pgInfo.server.url)} (${pgInfo.server.source})` : `PostgreSQL ${pgInfo.note}`);
+  const rows: Row[] = [];
+
+  // 1. The ceiling.
+  log("Starting the bare Fastify ceiling…");
+  try {
+    const ceiling = await startCeiling(settings);
+    try {
+      log(`  GET /ping (${settings.warmupSeconds} s warm-up + ${settings.seconds} s)…`);
+      const result = await load({ server: ceiling, paths: ["/ping"], settings });
+      const row = measuredRow("ceiling", "ceiling", { endpoint: "GET /ping", result });
+      rows.push(row);
+      log(`    ${fmtInt(result.rps)} req/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`);
+    } finally {
+      await ceiling.stop();
+    }
+  } catch (err) {
+    log(`  FAILED: ${(err as Error).message}`);
+    rows.push({ benchmark: "ceiling", endpoint: "GET /ping", target: "ceiling", status: "failed", notes: [(err as Error).message.split("\n")[0] as string] });
+  }
+
+  // 2. Sen on embedded PGlite.
+  await runOnSen("pglite", settings, selected, rows);
+
+  // 3. Sen on a fresh PostgreSQL database.
+  if (pgInfo.server) {
+    let db: Awaited<ReturnType<typeof createBenchDatabase>> | undefined;
+    try {
+      db = await createBenchDatabase(pgInfo.server.url);
+      log(`Created database ${db.name}`);
+    } catch (err) {
+      log(`Could not create a bench database: ${(err as Error).message}`);
+      for (const b of selected) rows.push({ benchmark: b.name, endpoint: b.title, target: "postgres", status: "failed", notes: [`CREATE DATABASE failed: ${(err as Error).message}`] });
+    }
+    if (db) {
+      try {
+        await runOnSen("postgres", settings, selected, rows, db.url);
+      } finally {
+        await db.drop().then(
+          () => log(`Dropped database ${db.name}`),
+          (err: Error) => log(`Could not drop database ${db.name}: ${err.message}`),
+        );
+      }
+    }
+  } else {
+    for (const b of selected) rows.push({ benchmark: b.name, endpoint: b.title, target: "postgres", status: "skipped", notes: [pgInfo.note ?? "skipped"] });
+  }
+
+  // Ratios to the ceiling.
+  const ceiling = rows.find((r) => r.target === "ceiling" && r.result)?.result;
+  if (ceiling)
+    for (const r of rows) {
+      if (!r.result) continue;
+      const rps = r.result.rps / ceiling.rps;
+      r.vsCeiling = {
+        rps: Math.round(rps * 1000) / 1000,
+        p50: Math.round((r.result.latencyMs.p50 / ceiling.latencyMs.p50) * 100) / 100,
+        p99: Math.round((r.result.latencyMs.p99 / ceiling.latencyMs.p99) * 100) / 100,
+        meetsGoal: rps >= GOAL,
+      };
+    }
+
+  process.stdout.write(`\n${report(machine, settings, pgInfo, rows, selected)}\n`);
+
+  const dir = path.join(ROOT, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "latest.json");
+  const json = {
+    machine,
+    settings,
+    postgres: pgInfo.server ? { version: pgInfo.server.version, url: redact(pgInfo.server.url), source: pgInfo.server.source } : { skipped: pgInfo.note },
+    goal: { shareOfCeilingRps: GOAL },
+    benchmarks: selected.map((b) => ({ name: b.name, title: b.title })),
+    rows,
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  log(`\nResults written to ${path.relative(process.cwd(), file)} (${json.totalSeconds} s in all).`);
+
+  return rows.some((r) => r.status === "flagged" || r.status === "failed") ? 1 : 0;
+}
+
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`\n${signal}: stopping servers and removing temporary data…`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+
+main(process.argv.slice(2)).then(
+  async (code) => {
+    await cleanupAll();
+    process.exit(code);
+  },
+  async (err: unknown) => {
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    await cleanupAll();
+    process.exit(2);
+  },
+);

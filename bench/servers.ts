@@ -1,0 +1,49 @@
+// The servers a run measures, each started as a child process: the bare-Fastify ceiling, and Sen
+// itself exactly as an operator starts it (`node bin/sen.js start`).
+import path from "node:path";
+import { ROOT, type RunningServer, type SenUnderTest, type Settings, startServer, tempDir } from "./lib.ts";
+
+/** Start bench/ceiling-server.ts (GET /ping → {"pong":true}). */
+export function startCeiling(settings: Settings): Promise<RunningServer> {
+  return startServer({
+    name: "bare Fastify",
+    args: ["--import", "tsx", path.join(ROOT, "bench/ceiling-server.ts")],
+    env: { ...process.env, NODE_ENV: "production" },
+    readyPath: "/ping",
+    timeoutMs: settings.startTimeoutMs,
+  });
+}
+
+/**
+ * Start Sen on a fresh data folder: the embedded PGlite database, or the PostgreSQL database at
+ * `databaseUrl`. The first start loads the province; it may also build the web console.
+ */
+export async function startSen(settings: Settings, database: SenUnderTest["database"], databaseUrl?: string): Promise<SenUnderTest> {
+  if (database === "postgres" && !databaseUrl) throw new Error("startSen: postgres needs a database URL");
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    MQTT_PORT: "0",
+    SEN_DATA_DIR: tempDir(`sen-bench-${database}-`),
+    SEN_ADMIN_PASSWORD: "bench-password-1",
+    SEN_PROVINCE: "82",
+    SEN_DEMO: "0",
+    LOG_LEVEL: "warn", // no per-request logging
+    // The APIs do not need the web console; a Sen that honours SEN_WEB=0 skips building it.
+    SEN_WEB: "0",
+  };
+  delete env.DATABASE_URL;
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  const server = await startServer({
+    name: `Sen (${database})`,
+    args: [path.join(ROOT, "bin/sen.js"), "start"],
+    env,
+    readyPath: "/api/health",
+    timeoutMs: settings.startTimeoutMs,
+    checkReady: (body) => {
+      const driver = (body as { database?: { driver?: string } } | undefined)?.database?.driver;
+      if (driver !== database) throw new Error(`/api/health reports database driver "${driver}", expected "${database}"`);
+    },
+  });
+  return { ...server, database };
+}
