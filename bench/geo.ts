@@ -54,7 +54,12 @@ export function locatePoints(): { points: LocatePoint[]; bbox: number[] } {
     const lon = Math.round((w + random() * (e - w)) * 1e6) / 1e6;
     const lat = Math.round((s + random() * (n - s)) * 1e6) / 1e6;
     const inside = communes.filter(
-      (c) => lon >= (c.bbox[0] as number) && lat >= (c.bbox[1] as number) && lon <= (c.bbox[2] as number) && lat <= (c.bbox[3] as number) && booleanPointInPolygon([lon, lat], c.feature),
+      (c) =>
+        lon >= (c.bbox[0] as number) &&
+        lat >= (c.bbox[1] as number) &&
+        lon <= (c.bbox[2] as number) &&
+        lat <= (c.bbox[3] as number) &&
+        booleanPointInPolygon([lon, lat], c.feature),
     );
     if (inside.length === 1) points.push({ lat, lon, commune: (inside[0] as { code: string }).code });
   }

@@ -313,6 +313,11 @@ export interface LoadResult {
   serverCpuPercent?: number;
   /** CPU used by the load generator (this process) during the measured run, in % of one core. */
   loaderCpuPercent: number;
+  /**
+   * CPU used by everything else on the machine during the measured run, in % of one core (Linux):
+   * above a few %, something else competed with the benchmark and the figures are understated.
+   */
+  otherCpuPercent?: number;
   serverRssMb?: number;
   /** autocannon's own summary, for comparison with its CLI output. */
   autocannon: { requestsPerSecondMean: number; latencyP50: number; latencyP99: number; total: number };
@@ -332,6 +337,13 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** CPU seconds the whole machine has spent busy (all cores), from os.cpus(). */
+function machineBusySeconds(): number {
+  let ms = 0;
+  for (const c of os.cpus()) ms += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  return ms / 1000;
+}
 
 function fire(
   url: string,
@@ -372,6 +384,7 @@ export async function load({ server, paths, settings }: LoadOptions): Promise<Lo
   if (settings.warmupSeconds > 0) await fire(server.url, paths, settings.connections, settings.warmupSeconds);
 
   const latencies: number[] = [];
+  const busy0 = machineBusySeconds();
   const cpu0 = server.cpuSeconds();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -381,6 +394,9 @@ export async function load({ server, paths, settings }: LoadOptions): Promise<Lo
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = server.cpuSeconds();
   const own = process.cpuUsage(own0);
+  const busy1 = machineBusySeconds();
+  const serverCpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
+  const loaderCpu = (own.user + own.system) / 1e6;
 
   const sorted = Float64Array.from(latencies).sort();
   const mean = latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : Number.NaN;
@@ -404,8 +420,9 @@ export async function load({ server, paths, settings }: LoadOptions): Promise<Lo
     timeouts: result.timeouts,
     connections: settings.connections,
     paths: paths.length,
-    serverCpuPercent: cpu0 !== undefined && cpu1 !== undefined ? Math.round(((cpu1 - cpu0) / wall) * 100) : undefined,
-    loaderCpuPercent: Math.round(((own.user + own.system) / 1e6 / wall) * 100),
+    serverCpuPercent: serverCpu === undefined ? undefined : Math.round((serverCpu / wall) * 100),
+    loaderCpuPercent: Math.round((loaderCpu / wall) * 100),
+    otherCpuPercent: serverCpu === undefined ? undefined : Math.max(0, Math.round(((busy1 - busy0 - serverCpu - loaderCpu) / wall) * 100)),
     serverRssMb: server.rssMb(),
     autocannon: {
       requestsPerSecondMean: round2(result.requests.mean),
@@ -452,7 +469,7 @@ export async function findPostgres(env: NodeJS.ProcessEnv = process.env): Promis
   client.on("error", () => undefined);
   try {
     await client.connect();
-    const row = (await client.query<{ v: string }>("SHOW server_version")).rows[0];
+    const row = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0];
     return { server: { url, source, version: row?.v ?? "unknown" } };
   } catch (err) {
     return { note: `skipped: no PostgreSQL server reachable at ${redact(url)} (${source}): ${(err as Error).message}` };

@@ -63,16 +63,27 @@ function usage(): string {
 
 function problems(r: LoadResult): string[] {
   const out: string[] = [];
-  if (r.non2xx) out.push(`${r.non2xx} non-2xx (${Object.entries(r.statusCodes).filter(([c]) => !c.startsWith("2")).map(([c, n]) => `${c}×${n}`).join(", ")})`);
+  if (r.non2xx)
+    out.push(
+      `${r.non2xx} non-2xx (${Object.entries(r.statusCodes)
+        .filter(([c]) => !c.startsWith("2"))
+        .map(([c, n]) => `${c}×${n}`)
+        .join(", ")})`,
+    );
   if (r.errors) out.push(`${r.errors} errors`);
   if (r.timeouts) out.push(`${r.timeouts} timeouts`);
   if (!r.ok) out.push("no successful response");
   return out;
 }
 
+/** Other processes using more than this share of one core during a run make it noisy. */
+const BUSY_OTHER_CPU = 20;
+
 function measuredRow(benchmark: string, target: Target, m: Measurement): Row {
   const bad = problems(m.result);
-  return { benchmark, endpoint: m.endpoint, target, status: bad.length ? "flagged" : "ok", result: m.result, notes: [...bad, ...(m.notes ?? [])] };
+  const other = m.result.otherCpuPercent ?? 0;
+  const busy = other > BUSY_OTHER_CPU ? [`other processes used ${other}% of a core during the run: figures understated`] : [];
+  return { benchmark, endpoint: m.endpoint, target, status: bad.length ? "flagged" : "ok", result: m.result, notes: [...bad, ...busy, ...(m.notes ?? [])] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -90,7 +101,7 @@ function table(headers: string[], rows: string[][], alignRight: boolean[]): stri
 }
 
 function benchmarkTable(rows: Row[]): string {
-  const headers = ["Target", "req/s", "vs ceiling", "p50 ms", "p99 ms", "non-2xx", "errors", "server CPU", "result"];
+  const headers = ["Target", "req/s", "vs ceiling", "p50 ms", "p99 ms", "non-2xx", "errors", "CPU % server/loader/other", "result"];
   const right = [false, true, true, true, true, true, true, true, false];
   const cells = rows.map((r) => {
     const x = r.result;
@@ -105,7 +116,7 @@ function benchmarkTable(rows: Row[]): string {
       `${fmtMs(x.latencyMs.p99)}${v && r.target !== "ceiling" ? ` (${fmtX(v.p99)})` : ""}`,
       fmtInt(x.non2xx),
       fmtInt(x.errors + x.timeouts),
-      x.serverCpuPercent === undefined ? "–" : `${x.serverCpuPercent}%`,
+      `${x.serverCpuPercent ?? "–"} / ${x.loaderCpuPercent} / ${x.otherCpuPercent ?? "–"}`,
       status,
     ];
   });
@@ -136,8 +147,10 @@ function report(machine: Machine, settings: Settings, pgInfo: { server?: Postgre
   }
   out.push("");
   out.push(
-    `req/s = 2xx responses per second; p50/p99 = latency of 2xx responses as the client sees it; "vs ceiling" = Sen's req/s as a share of the bare route's (goal ≥ ${GOAL * 100}%: ✓/✗), and (×n) = Sen's latency as a multiple of the bare route's; server CPU = the server process's CPU time during the measured run, in % of one core.`,
+    `req/s = 2xx responses per second; p50/p99 = latency of 2xx responses as the client sees it; "vs ceiling" = Sen's req/s as a share of the bare route's (goal ≥ ${GOAL * 100}%: ✓/✗), and (×n) = Sen's latency as a multiple of the bare route's; CPU % = CPU time during the measured run, in % of one core, of the server process / the load generator / everything else on the machine (should be near 0).`,
   );
+  if (rows.some((r) => (r.result?.otherCpuPercent ?? 0) > BUSY_OTHER_CPU))
+    out.push(`\n**The machine was busy with other work during at least one run (other CPU > ${BUSY_OTHER_CPU}% of a core): re-run on a quiet machine.**`);
   const flagged = rows.filter((r) => r.status === "flagged" || r.status === "failed");
   if (flagged.length) out.push(`\n**${flagged.length} run(s) flagged or failed — their figures are not trustworthy.**`);
   return out.join("\n");
@@ -154,7 +167,14 @@ async function runOnSen(database: SenUnderTest["database"], settings: Settings, 
     log(`  ready in ${sen.startSeconds} s (pid ${sen.pid}, ${sen.url})`);
   } catch (err) {
     log(`  FAILED: ${(err as Error).message}`);
-    for (const b of selected) rows.push({ benchmark: b.name, endpoint: b.title, target: database, status: "failed", notes: [`Sen did not start: ${(err as Error).message.split("\n")[0]}`] });
+    for (const b of selected)
+      rows.push({
+        benchmark: b.name,
+        endpoint: b.title,
+        target: database,
+        status: "failed",
+        notes: [`Sen did not start: ${(err as Error).message.split("\n")[0]}`],
+      });
     return;
   }
   try {
@@ -164,7 +184,9 @@ async function runOnSen(database: SenUnderTest["database"], settings: Settings, 
         for (const m of await b.run(sen, settings)) {
           const row = measuredRow(b.name, database, m);
           rows.push(row);
-          log(`    ${m.endpoint}: ${fmtInt(m.result.rps)} req/s, p50 ${fmtMs(m.result.latencyMs.p50)} ms, p99 ${fmtMs(m.result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`);
+          log(
+            `    ${m.endpoint}: ${fmtInt(m.result.rps)} req/s, p50 ${fmtMs(m.result.latencyMs.p50)} ms, p99 ${fmtMs(m.result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`,
+          );
         }
       } catch (err) {
         log(`    FAILED: ${(err as Error).message}`);
@@ -206,7 +228,9 @@ async function main(argv: string[]): Promise<number> {
       const result = await load({ server: ceiling, paths: ["/ping"], settings });
       const row = measuredRow("ceiling", "ceiling", { endpoint: "GET /ping", result });
       rows.push(row);
-      log(`    ${fmtInt(result.rps)} req/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`);
+      log(
+        `    ${fmtInt(result.rps)} req/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`,
+      );
     } finally {
       await ceiling.stop();
     }
@@ -226,7 +250,8 @@ async function main(argv: string[]): Promise<number> {
       log(`Created database ${db.name}`);
     } catch (err) {
       log(`Could not create a bench database: ${(err as Error).message}`);
-      for (const b of selected) rows.push({ benchmark: b.name, endpoint: b.title, target: "postgres", status: "failed", notes: [`CREATE DATABASE failed: ${(err as Error).message}`] });
+      for (const b of selected)
+        rows.push({ benchmark: b.name, endpoint: b.title, target: "postgres", status: "failed", notes: [`CREATE DATABASE failed: ${(err as Error).message}`] });
     }
     if (db) {
       try {

@@ -1,0 +1,244 @@
+// Browser test of the web console and the citizen app against the real server: starts
+// `node bin/sen.js start` on a free port with a fresh data folder, drives Debian chromium through
+// playwright-core, and checks from the screenshot's pixels that the map really drew the boundaries.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import pngjs from "pngjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const RESULTS = path.join(ROOT, "test-results");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const PASSWORD = "browser-test-Passw0rd!";
+
+// The map's colours (web/src/console/mapStyle.ts): the commune fill and the province outline.
+const COMMUNE_FILL: RGB = [0xcf, 0xe6, 0xd4];
+const PROVINCE_LINE: RGB = [0x0e, 0x4a, 0x5a];
+
+type RGB = [number, number, number];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Share of the image's pixels within `tolerance` (per channel) of `color`, and their count. */
+function colourShare(png: { width: number; height: number; data: Buffer }, color: RGB, tolerance: number): { share: number; count: number } {
+  let count = 0;
+  const total = png.width * png.height;
+  for (let i = 0; i < png.data.length; i += 4) {
+    if (
+      Math.abs(png.data[i] - color[0]) <= tolerance &&
+      Math.abs(png.data[i + 1] - color[1]) <= tolerance &&
+      Math.abs(png.data[i + 2] - color[2]) <= tolerance
+    )
+      count++;
+  }
+  return { share: count / total, count };
+}
+
+describe("web console and citizen app in chromium", { timeout: 120_000 }, () => {
+  let server: ChildProcess | undefined;
+  let serverLog = "";
+  let dataDir = "";
+  let base = "";
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium was not found at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary.`);
+    }
+    mkdirSync(RESULTS, { recursive: true });
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "sen-browser-"));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, ["bin/sen.js", "start"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        MQTT_PORT: "0",
+        SEN_DATA_DIR: dataDir,
+        SEN_ADMIN_PASSWORD: PASSWORD,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const collect = (chunk: Buffer) => {
+      serverLog = (serverLog + chunk.toString()).slice(-20_000);
+    };
+    server.stdout?.on("data", collect);
+    server.stderr?.on("data", collect);
+    let exited: number | null = null;
+    server.once("exit", (code) => {
+      exited = code ?? -1;
+    });
+
+    // The first start builds the web, so allow up to 90 s.
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (exited !== null) throw new Error(`the server exited with code ${exited} before it was ready:\n${serverLog}`);
+      try {
+        const res = await fetch(`${base}/api/health`);
+        if (res.status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`the server did not answer /api/health within 90 s:\n${serverLog}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "vi-VN", timezoneId: "Asia/Ho_Chi_Minh" });
+    page = await context.newPage();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    if (server && server.exitCode === null) {
+      const stopped = new Promise((r) => server?.once("exit", r));
+      server.kill("SIGTERM");
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 10_000))]);
+      if (server.exitCode === null) server.kill("SIGKILL");
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it("sends an anonymous visitor of /map to the sign-in page", async () => {
+    await page.goto(`${base}/map`);
+    await page.waitForURL((url) => url.pathname === "/login");
+    expect(new URL(page.url()).searchParams.get("next")).toBe("/map");
+    await expect(page.getByRole("heading", { name: "Đăng nhập" }).isVisible()).resolves.toBe(true);
+  });
+
+  it("signs in as admin and lands on the map with the boundaries drawn", async () => {
+    await page.getByLabel("Tên đăng nhập").fill("admin");
+    await page.getByLabel("Mật khẩu", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Mật khẩu", { exact: true }).press("Enter");
+    await page.waitForURL((url) => url.pathname === "/map");
+    await expect(page.getByTestId("province-name").textContent()).resolves.toBe("Tỉnh Đồng Tháp");
+
+    const map = page.locator('[data-testid="map"]');
+    await page.locator('[data-map-ready="true"]').waitFor({ timeout: 60_000 });
+    const file = path.join(RESULTS, "map.png");
+    await map.screenshot({ path: file });
+    await page.screenshot({ path: path.join(RESULTS, "console-map.png") });
+
+    const png = pngjs.PNG.sync.read(readFileSync(file));
+    const fill = colourShare(png, COMMUNE_FILL, 10);
+    const outline = colourShare(png, PROVINCE_LINE, 30);
+    expect(fill.share, "share of pixels with the commune fill colour").toBeGreaterThan(0.15);
+    expect(outline.count, "pixels with the province outline colour").toBeGreaterThan(200);
+  });
+
+  it("shows a commune's name and code when the map is clicked", async () => {
+    const map = page.locator('[data-testid="map"]');
+    const box = await map.boundingBox();
+    if (!box) throw new Error("the map has no bounding box");
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    const panel = page.getByTestId("commune-panel");
+    await panel.waitFor();
+    const name = (await page.getByTestId("commune-name").textContent()) ?? "";
+    const code = (await page.getByTestId("commune-code").textContent()) ?? "";
+    expect(name).toMatch(/^(Xã|Phường) \S/);
+    expect(code).toMatch(/^\d{5}$/);
+    await page.screenshot({ path: path.join(RESULTS, "console-map-selected.png") });
+  });
+
+  it("finds a commune by name without accents", async () => {
+    await page.getByLabel("Tìm xã, phường").fill("cao lanh");
+    await page.getByRole("button", { name: /Phường Cao Lãnh/ }).click();
+    await expect(page.getByTestId("commune-name").textContent()).resolves.toBe("Phường Cao Lãnh");
+  });
+
+  it("switches the console to English", async () => {
+    const nav = page.getByRole("navigation");
+    await expect(nav.getByText("Bản đồ", { exact: true }).isVisible()).resolves.toBe(true);
+    await page.locator(".user-button").click();
+    await page.getByRole("button", { name: "English" }).click();
+    await nav.getByText("Map", { exact: true }).waitFor();
+    await expect(nav.getByText("Bản đồ", { exact: true }).count()).resolves.toBe(0);
+    await expect(page.getByTestId("province-name").textContent()).resolves.toBe("Dong Thap Province");
+    // Back to Vietnamese for the rest of the run (the choice is kept in localStorage).
+    await page.getByRole("button", { name: "Tiếng Việt" }).click();
+    await nav.getByText("Bản đồ", { exact: true }).waitFor();
+  });
+
+  it("shows the overview and the administration pages", async () => {
+    await page.getByRole("navigation").getByText("Tổng quan", { exact: true }).click();
+    await page.waitForURL((url) => url.pathname === "/");
+    await expect(page.getByTestId("count-communes").locator(".stat-value").textContent()).resolves.not.toBe("…");
+    await page.getByTestId("count-communes").getByText("102").waitFor();
+    await page.getByTestId("health-card").getByText("Hoạt động bình thường").waitFor();
+    await page.screenshot({ path: path.join(RESULTS, "console-overview.png") });
+
+    await page.getByRole("navigation").getByText("Nhật ký hệ thống", { exact: true }).click();
+    await page.getByTestId("audit-table").getByText("auth.login").first().waitFor();
+    await page.screenshot({ path: path.join(RESULTS, "console-audit.png") });
+
+    await page.getByRole("navigation").getByText("Người dùng", { exact: true }).click();
+    await page.getByTestId("users-table").getByText("admin", { exact: true }).waitFor();
+  });
+
+  it("serves the citizen app as an installable PWA", async () => {
+    const app = await context.newPage();
+    await app.setViewportSize({ width: 390, height: 844 });
+    await app.goto(`${base}/app/`);
+    await expect(app.title()).resolves.toBe("Sen – Đồng Tháp");
+    await expect(app.locator('link[rel="manifest"]').getAttribute("href")).resolves.toBe("/manifest.webmanifest");
+    const manifest = (await (await fetch(`${base}/manifest.webmanifest`)).json()) as { name: string; start_url: string; icons: { sizes: string }[] };
+    expect(manifest.name).toBe("Sen – Đồng Tháp");
+    expect(manifest.start_url).toBe("/app/");
+    expect(manifest.icons.map((i) => i.sizes)).toEqual(expect.arrayContaining(["192x192", "512x512"]));
+    await app.getByRole("heading", { name: "Xã/phường của tôi" }).waitFor();
+
+    // Tapping the middle of the small map finds the commune there.
+    const mini = app.getByTestId("mini-map");
+    await mini.waitFor();
+    const box = await mini.boundingBox();
+    if (!box) throw new Error("the small map has no bounding box");
+    await app.mouse.click(box.x + box.width * 0.42, box.y + box.height * 0.45);
+    const result = app.getByTestId("my-commune-result").or(app.getByText("Vị trí này nằm ngoài tỉnh Đồng Tháp."));
+    await result.first().waitFor();
+
+    // The service worker takes control of the app.
+    const scope = await app.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+    expect(scope).toBe(`${base}/app/`);
+    await app.screenshot({ path: path.join(RESULTS, "citizen-app.png"), fullPage: true });
+    await app.close();
+  });
+
+  it("tells a user who typed a wrong password", async () => {
+    const other = await browser?.newContext({ locale: "vi-VN" });
+    if (!other) throw new Error("no browser");
+    const login = await other.newPage();
+    await login.goto(`${base}/login`);
+    await login.getByLabel("Tên đăng nhập").fill("admin");
+    await login.getByLabel("Mật khẩu", { exact: true }).fill("not-the-password");
+    await login.getByRole("button", { name: "Đăng nhập" }).click();
+    const error = login.getByTestId("login-error");
+    await error.waitFor();
+    await expect(error.textContent()).resolves.toContain("Tên đăng nhập hoặc mật khẩu không đúng.");
+    expect(new URL(login.url()).pathname).toBe("/login");
+    await login.screenshot({ path: path.join(RESULTS, "login-error.png") });
+    await other.close();
+  });
+});
