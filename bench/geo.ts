@@ -73,6 +73,7 @@ export const locatePath = (p: LocatePoint) => `/api/geo/locate?lat=${p.lat}&lon=
 export const geoBenchmark: Benchmark = {
   name: "geo",
   title: "Point → commune lookup",
+  endpoints: ["GET /api/geo/locate"],
   async run(sen, settings) {
     const { points } = locatePoints();
     // Every point must answer 200 with the expected commune before anything is measured.

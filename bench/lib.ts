@@ -528,6 +528,8 @@ export interface Benchmark {
   name: string;
   /** One line for the report. */
   title: string;
+  /** What it measures, e.g. ["GET /api/geo/locate"]: one table each; every Measurement names one. */
+  endpoints: string[];
   /**
    * Measure the capability on a running Sen (PGlite, then PostgreSQL: each a fresh database
    * seeded with the province). Check that the answers are right before measuring; throw to fail.

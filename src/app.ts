@@ -140,7 +140,8 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     await geo.loadIndex();
     await bus.start();
     // A broken web build must not take the APIs down with it: log it and serve the APIs.
-    const dist = opts.web === false || !config.web ? undefined : await ensureWebBuilt(ROOT, logger).catch((err) => void logger.error({ err }, "web console build failed"));
+    const dist =
+      opts.web === false || !config.web ? undefined : await ensureWebBuilt(ROOT, logger).catch((err) => void logger.error({ err }, "web console build failed"));
 
     const app = await createHttpServer({ config, logger, accounts, audit, version: VERSION });
     typed(app).get(

@@ -114,15 +114,30 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest.slice(1),
         allowPositionals: true,
-        options: { name: { type: "string" }, role: { type: "string", multiple: true }, agency: { type: "string" }, password: { type: "string" }, email: { type: "string" } },
+        options: {
+          name: { type: "string" },
+          role: { type: "string", multiple: true },
+          agency: { type: "string" },
+          password: { type: "string" },
+          email: { type: "string" },
+        },
       });
       const username = positionals[0];
       if (!username) throw new UsageError("user add needs a user name: sen user add <username> --role operator");
       const password = values.password ?? process.env.SEN_USER_PASSWORD ?? randomBytes(12).toString("base64url");
       return withServices(config, async (s) => {
         await s.seed();
-        const u = await s.accounts.createUser({ username, displayName: values.name ?? username, password, roles: values.role ?? [], agency: values.agency, email: values.email });
-        process.stdout.write(`User ${u.username} created (${u.roles.join(", ") || "no roles"}).${values.password || process.env.SEN_USER_PASSWORD ? "" : ` Password: ${password}`}\n`);
+        const u = await s.accounts.createUser({
+          username,
+          displayName: values.name ?? username,
+          password,
+          roles: values.role ?? [],
+          agency: values.agency,
+          email: values.email,
+        });
+        process.stdout.write(
+          `User ${u.username} created (${u.roles.join(", ") || "no roles"}).${values.password || process.env.SEN_USER_PASSWORD ? "" : ` Password: ${password}`}\n`,
+        );
         return 0;
       });
     }
@@ -138,7 +153,12 @@ async function main(argv: string[]): Promise<number> {
       return withServices(config, async (s) => {
         await s.seed();
         const r = await s.accounts.createApiKey(
-          { name: values.name as string, permissions: values.permission ?? [], agency: values.agency, expiresAt: new Date(Date.now() + days * 86_400_000).toISOString() },
+          {
+            name: values.name as string,
+            permissions: values.permission ?? [],
+            agency: values.agency,
+            expiresAt: new Date(Date.now() + days * 86_400_000).toISOString(),
+          },
           cliActor(),
         );
         process.stdout.write(`API key "${r.apiKey.name}" (expires ${r.apiKey.expiresAt}). Shown only now:\n${r.key}\n`);

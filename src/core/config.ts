@@ -37,8 +37,7 @@ type Env = Record<string, string | undefined>;
 function int(env: Env, name: string, def: number, min: number, max: number): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return def;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
   return Number(raw);
 }
 
@@ -64,8 +63,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const adminPassword = env.SEN_ADMIN_PASSWORD || undefined;
-  if (adminPassword !== undefined && adminPassword.length < 8)
-    throw new ConfigError("SEN_ADMIN_PASSWORD", "must be at least 8 characters");
+  if (adminPassword !== undefined && adminPassword.length < 8) throw new ConfigError("SEN_ADMIN_PASSWORD", "must be at least 8 characters");
 
   const province = env.SEN_PROVINCE?.trim() || "82";
   if (!/^\d{2}$/.test(province)) throw new ConfigError("SEN_PROVINCE", `must be a two-digit province code such as 82, got "${province}"`);

@@ -32,8 +32,7 @@ export function readMigrations(sources: MigrationSource[]): Migration[] {
       continue; // a module without migrations
     }
     for (const name of files.sort()) {
-      if (!/^\d{3}_[a-z0-9_]+\.sql$/.test(name))
-        throw new MigrationError(`migration file name must look like 001_name.sql: ${path.join(dir, name)}`);
+      if (!/^\d{3}_[a-z0-9_]+\.sql$/.test(name)) throw new MigrationError(`migration file name must look like 001_name.sql: ${path.join(dir, name)}`);
       const sql = readFileSync(path.join(dir, name), "utf8");
       all.push({ module, name, sql, checksum: createHash("sha256").update(sql).digest("hex") });
     }
@@ -52,9 +51,10 @@ export async function migrate(db: Db, sources: MigrationSource[]): Promise<strin
       applied_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (module, name))`);
     const applied = new Map(
-      (await db.query<{ module: string; name: string; checksum: string }>("SELECT module, name, checksum FROM sen_migrations")).map(
-        (r) => [`${r.module}/${r.name}`, r.checksum],
-      ),
+      (await db.query<{ module: string; name: string; checksum: string }>("SELECT module, name, checksum FROM sen_migrations")).map((r) => [
+        `${r.module}/${r.name}`,
+        r.checksum,
+      ]),
     );
     const done: string[] = [];
     for (const m of migrations) {

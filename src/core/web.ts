@@ -63,7 +63,10 @@ export async function webRoutes(app: FastifyInstance, dist: string | undefined):
     if (!dist || API_PREFIXES.some((p) => urlPath.startsWith(p)) || urlPath.includes("\0")) {
       return reply.code(404).type("application/problem+json").send(notFoundProblem(req));
     }
-    const rel = path.normalize(urlPath).replace(/^(\.\.[/\\])+/, "").replace(/^[/\\]+/, "");
+    const rel = path
+      .normalize(urlPath)
+      .replace(/^(\.\.[/\\])+/, "")
+      .replace(/^[/\\]+/, "");
     const file = path.join(dist, rel);
     if (file.startsWith(dist + path.sep) && existsSync(file) && statSync(file).isFile()) {
       const immutable = rel.startsWith("assets/");

@@ -60,7 +60,10 @@ export function ogcRoutes(fastify: FastifyInstance, geo: GeoService, meta: { pro
 
   app.get(
     "/ogc",
-    { config: { access: "public" }, schema: { tags: ["ogc"], summary: "OGC API – Features landing page", querystring: Type.Object({ f: Format }, { additionalProperties: false }) } },
+    {
+      config: { access: "public" },
+      schema: { tags: ["ogc"], summary: "OGC API – Features landing page", querystring: Type.Object({ f: Format }, { additionalProperties: false }) },
+    },
     async (req) => {
       const b = base(req);
       return {
@@ -79,13 +82,19 @@ export function ogcRoutes(fastify: FastifyInstance, geo: GeoService, meta: { pro
 
   app.get(
     "/ogc/conformance",
-    { config: { access: "public" }, schema: { tags: ["ogc"], summary: "Conformance classes", querystring: Type.Object({ f: Format }, { additionalProperties: false }) } },
+    {
+      config: { access: "public" },
+      schema: { tags: ["ogc"], summary: "Conformance classes", querystring: Type.Object({ f: Format }, { additionalProperties: false }) },
+    },
     async () => ({ conformsTo: CONFORMANCE }),
   );
 
   app.get(
     "/ogc/collections",
-    { config: { access: "public" }, schema: { tags: ["ogc"], summary: "Feature collections", querystring: Type.Object({ f: Format }, { additionalProperties: false }) } },
+    {
+      config: { access: "public" },
+      schema: { tags: ["ogc"], summary: "Feature collections", querystring: Type.Object({ f: Format }, { additionalProperties: false }) },
+    },
     async (req) => {
       const b = base(req);
       return { links: [{ href: `${b}/ogc/collections`, rel: "self", type: "application/json" }], collections: await collections(b) };
@@ -96,7 +105,13 @@ export function ogcRoutes(fastify: FastifyInstance, geo: GeoService, meta: { pro
     "/ogc/collections/:collectionId",
     {
       config: { access: "public" },
-      schema: { tags: ["ogc"], summary: "One collection", params: Type.Object({ collectionId: Str(50) }), querystring: Type.Object({ f: Format }, { additionalProperties: false }), response: errors(404) },
+      schema: {
+        tags: ["ogc"],
+        summary: "One collection",
+        params: Type.Object({ collectionId: Str(50) }),
+        querystring: Type.Object({ f: Format }, { additionalProperties: false }),
+        response: errors(404),
+      },
     },
     async (req) => {
       const c = (await collections(base(req))).find((x) => x.id === req.params.collectionId);
@@ -173,7 +188,11 @@ export function ogcRoutes(fastify: FastifyInstance, geo: GeoService, meta: { pro
     async (req, reply) => {
       const { collectionId, featureId } = req.params;
       const f =
-        collectionId === "communes" ? geo.communeFeature(featureId) : collectionId === "province" && featureId === geo.province ? await provinceFeature() : undefined;
+        collectionId === "communes"
+          ? geo.communeFeature(featureId)
+          : collectionId === "province" && featureId === geo.province
+            ? await provinceFeature()
+            : undefined;
       if (!f) throw notFound(`No feature ${featureId} in ${collectionId}.`);
       const b = `${base(req)}/ogc/collections/${collectionId}`;
       reply.type(GEOJSON);

@@ -34,7 +34,8 @@ export function geoRoutes(fastify: FastifyInstance, geo: GeoService) {
       schema: {
         tags: ["geo"],
         summary: "Administrative units",
-        description: "Without `parent`, the 34 provinces. With `parent=82`, that province's communes and wards. `q` searches names without accents (\"cao lanh\" finds \"Cao Lãnh\").",
+        description:
+          'Without `parent`, the 34 provinces. With `parent=82`, that province\'s communes and wards. `q` searches names without accents ("cao lanh" finds "Cao Lãnh").',
         querystring: Type.Object(
           {
             parent: Type.Optional(Str(5, { pattern: "^[0-9]{2,5}$" })),
@@ -78,7 +79,10 @@ export function geoRoutes(fastify: FastifyInstance, geo: GeoService) {
           { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ commune: Unit, province: Type.Object({ code: Type.String(), name: Type.String(), fullName: Type.String() }) }), ...errors(400, 404) },
+        response: {
+          200: Type.Object({ commune: Unit, province: Type.Object({ code: Type.String(), name: Type.String(), fullName: Type.String() }) }),
+          ...errors(400, 404),
+        },
       },
     },
     async (req) => {

@@ -93,7 +93,12 @@ export function geoService({ db, dataDir, province }: { db: Db; dataDir: string;
       const provinceShapes = boundaries(`${province}-province-2025.geojson`);
       const communeShapes = boundaries(`${province}-communes-2025.geojson`);
       const units: NewUnit[] = [];
-      const unit = (s: Omit<SourceProvince, "Wards">, level: UnitRow["level"], parent: string | null, shape?: { geometry: Geometry; areaKm2?: number }): NewUnit => ({
+      const unit = (
+        s: Omit<SourceProvince, "Wards">,
+        level: UnitRow["level"],
+        parent: string | null,
+        shape?: { geometry: Geometry; areaKm2?: number },
+      ): NewUnit => ({
         code: s.Code,
         parent_code: parent,
         level,
@@ -185,7 +190,16 @@ function unitFeature(it: IndexedUnit): Feature {
     id: u.code,
     bbox: u.bbox ?? undefined,
     geometry: it.geometry,
-    properties: { code: u.code, name: u.name, nameEn: u.nameEn, fullName: u.fullName, fullNameEn: u.fullNameEn, unitType: u.unitType, unitTypeEn: u.unitTypeEn, areaKm2: u.areaKm2 },
+    properties: {
+      code: u.code,
+      name: u.name,
+      nameEn: u.nameEn,
+      fullName: u.fullName,
+      fullNameEn: u.fullNameEn,
+      unitType: u.unitType,
+      unitTypeEn: u.unitTypeEn,
+      areaKm2: u.areaKm2,
+    },
   } as Feature;
 }
 

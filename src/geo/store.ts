@@ -32,7 +32,22 @@ export function geoStore(db: Db) {
         const chunk = units.slice(i, i + 200);
         const params: unknown[] = [];
         const values = chunk.map((u) => {
-          const row = [u.code, u.parent_code, u.level, u.name, u.name_en, u.full_name, u.full_name_en, u.unit_type, u.unit_type_en, u.code_name, u.area_km2, u.bbox, u.boundary ? JSON.stringify(u.boundary) : null, u.search];
+          const row = [
+            u.code,
+            u.parent_code,
+            u.level,
+            u.name,
+            u.name_en,
+            u.full_name,
+            u.full_name_en,
+            u.unit_type,
+            u.unit_type_en,
+            u.code_name,
+            u.area_km2,
+            u.bbox,
+            u.boundary ? JSON.stringify(u.boundary) : null,
+            u.search,
+          ];
           const start = params.length;
           params.push(...row);
           return `(${row.map((_, j) => `$${start + j + 1}`).join(",")})`;

@@ -78,7 +78,12 @@ for (const target of dbTargets()) {
     it("rate-limits sign-in attempts from one address", async () => {
       const codes: number[] = [];
       for (let i = 0; i < 25; i++) {
-        const r = await sen.app.inject({ method: "POST", url: "/api/auth/login", remoteAddress: "10.9.9.9", payload: { username: `ghost${i}`, password: "whatever-1" } });
+        const r = await sen.app.inject({
+          method: "POST",
+          url: "/api/auth/login",
+          remoteAddress: "10.9.9.9",
+          payload: { username: `ghost${i}`, password: "whatever-1" },
+        });
         codes.push(r.statusCode);
       }
       expect(codes).toContain(429);
@@ -193,7 +198,9 @@ for (const target of dbTargets()) {
         });
         expect(past.statusCode).toBe(400);
         const op = await sen.login("op1", "correct-horse-1");
-        expect((await sen.app.inject({ method: "POST", url: "/api/apikeys", headers: auth(op), payload: { name: "x", permissions: [] } })).statusCode).toBe(403);
+        expect((await sen.app.inject({ method: "POST", url: "/api/apikeys", headers: auth(op), payload: { name: "x", permissions: [] } })).statusCode).toBe(
+          403,
+        );
       });
 
       it("stop working when revoked, and the revocation is audited", async () => {
@@ -204,12 +211,19 @@ for (const target of dbTargets()) {
         expect(r.statusCode).toBe(401);
         const again = await sen.app.inject({ method: "DELETE", url: `/api/apikeys/${keyId}`, headers: auth(admin) });
         expect(again.statusCode).toBe(409);
-        const actions = (await sen.services.db.query<{ action: string }>("SELECT action FROM core.audit_log WHERE target_id = $1 ORDER BY id", [keyId])).map((r) => r.action);
+        const actions = (await sen.services.db.query<{ action: string }>("SELECT action FROM core.audit_log WHERE target_id = $1 ORDER BY id", [keyId])).map(
+          (r) => r.action,
+        );
         expect(actions).toEqual(["apikey.create", "apikey.revoke"]);
       });
 
       it("stop working once expired", async () => {
-        const res = await sen.app.inject({ method: "POST", url: "/api/apikeys", headers: auth(admin), payload: { name: "short-lived", permissions: ["audit:read"] } });
+        const res = await sen.app.inject({
+          method: "POST",
+          url: "/api/apikeys",
+          headers: auth(admin),
+          payload: { name: "short-lived", permissions: ["audit:read"] },
+        });
         const { key: k, apiKey } = res.json();
         await sen.services.db.query("UPDATE core.api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", [apiKey.id]);
         expect((await sen.app.inject({ url: "/api/audit", headers: { "x-api-key": k } })).statusCode).toBe(401);

@@ -52,7 +52,12 @@ for (const target of dbTargets()) {
         ["snn", ["agency_officer"], "SNNMT"],
         ["syt", ["agency_officer"], "SYT"],
       ] as const) {
-        await sen.app.inject({ method: "POST", url: "/api/users", headers: auth(admin), payload: { username, displayName: username, password: "password-123", roles, agency } });
+        await sen.app.inject({
+          method: "POST",
+          url: "/api/users",
+          headers: auth(admin),
+          payload: { username, displayName: username, password: "password-123", roles, agency },
+        });
       }
     });
     afterAll(() => sen?.dispose());
@@ -84,7 +89,12 @@ for (const target of dbTargets()) {
       const stream = readSse(`${base}/api/events?topics=user.*`, auth(admin), (events, raw) => events.length >= 1 && raw.includes(": heartbeat"));
       await new Promise((r) => setTimeout(r, 300));
       await sen.services.bus.publish("system.hello", { node: "not-a-user-event" });
-      await sen.app.inject({ method: "POST", url: "/api/users", headers: auth(admin), payload: { username: "newbie", displayName: "N", password: "password-123", roles: [] } });
+      await sen.app.inject({
+        method: "POST",
+        url: "/api/users",
+        headers: auth(admin),
+        payload: { username: "newbie", displayName: "N", password: "password-123", roles: [] },
+      });
       const { events, raw, status } = await stream;
       expect(status).toBe(200);
       expect(events.map((e) => e.topic)).toEqual(["user.created"]);

@@ -29,7 +29,9 @@ for (const target of dbTargets()) {
       expect(first).toEqual(readMigrations(MIGRATIONS).map((m) => `${m.module}/${m.name}`));
       expect(first[0]).toBe("core/001_core.sql");
       expect(await migrate(db, MIGRATIONS)).toEqual([]);
-      const rows = await db.query<{ module: string; name: string; checksum: string }>("SELECT module, name, checksum FROM sen_migrations ORDER BY applied_at, module");
+      const rows = await db.query<{ module: string; name: string; checksum: string }>(
+        "SELECT module, name, checksum FROM sen_migrations ORDER BY applied_at, module",
+      );
       expect(rows.map((r) => `${r.module}/${r.name}`)).toEqual(first);
       expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.checksum))).toBe(true);
     });

@@ -138,11 +138,15 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
       schema: {
         tags: ["users"],
         summary: "List users",
-        querystring: Type.Object({ agency: Type.Optional(Str(40)), role: Type.Optional(Role), q: Type.Optional(Str(100)), ...Paging }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { agency: Type.Optional(Str(40)), role: Type.Optional(Role), q: Type.Optional(Str(100)), ...Paging },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Array(User), ...errors(400, 401, 403) },
       },
     },
-    (req) => accounts.listUsers({ agency: req.query.agency, role: req.query.role, search: req.query.q, limit: req.query.limit ?? 50, offset: req.query.offset ?? 0 }),
+    (req) =>
+      accounts.listUsers({ agency: req.query.agency, role: req.query.role, search: req.query.q, limit: req.query.limit ?? 50, offset: req.query.offset ?? 0 }),
   );
 
   app.post(
@@ -203,7 +207,10 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
       },
     },
     async (req) => {
-      if (req.params.id === req.ctx.actor.id && (req.body.active === false || (req.body.roles && !req.body.roles.includes("admin") && req.ctx.actor.roles.includes("admin"))))
+      if (
+        req.params.id === req.ctx.actor.id &&
+        (req.body.active === false || (req.body.roles && !req.body.roles.includes("admin") && req.ctx.actor.roles.includes("admin")))
+      )
         throw badRequest("You cannot disable your own account or remove your own admin role.");
       return accounts.getUser(req.params.id).then(() => accounts.updateUser(req.params.id, req.body));
     },
@@ -217,7 +224,10 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
       schema: {
         tags: ["agencies"],
         summary: "Agencies: provincial departments and the communes' people's committees",
-        querystring: Type.Object({ kind: Type.Optional(Type.Union([Type.Literal("province"), Type.Literal("department"), Type.Literal("commune"), Type.Literal("other")])) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { kind: Type.Optional(Type.Union([Type.Literal("province"), Type.Literal("department"), Type.Literal("commune"), Type.Literal("other")])) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Array(Agency), ...errors(400, 401) },
       },
     },
@@ -236,7 +246,10 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
   // ---------- API keys
   app.get(
     "/api/apikeys",
-    { config: { access: "apikeys:manage" }, schema: { tags: ["apikeys"], summary: "List API keys (never their secrets)", response: { 200: Type.Array(ApiKey), ...errors(401, 403) } } },
+    {
+      config: { access: "apikeys:manage" },
+      schema: { tags: ["apikeys"], summary: "List API keys (never their secrets)", response: { 200: Type.Array(ApiKey), ...errors(401, 403) } },
+    },
     () => accounts.listApiKeys(),
   );
 
@@ -266,7 +279,12 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
     "/api/apikeys/:id",
     {
       config: { access: "apikeys:manage" },
-      schema: { tags: ["apikeys"], summary: "Revoke an API key", params: Type.Object({ id: Str(64) }), response: { 200: ApiKey, ...errors(401, 403, 404, 409) } },
+      schema: {
+        tags: ["apikeys"],
+        summary: "Revoke an API key",
+        params: Type.Object({ id: Str(64) }),
+        response: { 200: ApiKey, ...errors(401, 403, 404, 409) },
+      },
     },
     (req) => accounts.revokeApiKey(req.params.id),
   );

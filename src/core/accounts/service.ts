@@ -167,14 +167,24 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
     async createUser(input: CreateUserInput): Promise<UserDto> {
       const username = input.username.trim().toLowerCase();
       if (!/^[a-z0-9][a-z0-9._-]{1,63}$/.test(username))
-        throw badRequest("A user name has 2–64 characters: letters a–z, digits, dot, dash or underscore.", { errors: [{ path: "/username", message: "invalid" }] });
+        throw badRequest("A user name has 2–64 characters: letters a–z, digits, dot, dash or underscore.", {
+          errors: [{ path: "/username", message: "invalid" }],
+        });
       checkPassword(input.password, username);
       const roles = await validRoles(input.roles);
       await validAgency(input.agency);
       const passwordHash = await argon2.hash(input.password, ARGON);
       return db.tx(async () => {
         if (await store.getUserByName(username)) throw conflict(`The user name ${username} is taken.`);
-        const row = await store.insertUser({ username, displayName: input.displayName.trim(), email: input.email, phone: input.phone, agencyCode: input.agency, roles, passwordHash });
+        const row = await store.insertUser({
+          username,
+          displayName: input.displayName.trim(),
+          email: input.email,
+          phone: input.phone,
+          agencyCode: input.agency,
+          roles,
+          passwordHash,
+        });
         if (!row) throw new Error("user insert returned nothing");
         await audit.record({ action: "user.create", targetType: "user", targetId: row.id, details: { username, roles, agency: input.agency ?? null } });
         await bus.publish("user.created", { id: row.id, username }, "admin");
@@ -190,7 +200,15 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
       if (input.password !== undefined) checkPassword(input.password, existing.username);
       const passwordHash = input.password !== undefined ? await argon2.hash(input.password, ARGON) : undefined;
       return db.tx(async () => {
-        const row = await store.updateUser(id, { displayName: input.displayName?.trim(), email: input.email, phone: input.phone, agencyCode: input.agency, roles, active: input.active, passwordHash });
+        const row = await store.updateUser(id, {
+          displayName: input.displayName?.trim(),
+          email: input.email,
+          phone: input.phone,
+          agencyCode: input.agency,
+          roles,
+          active: input.active,
+          passwordHash,
+        });
         if (!row) throw notFound();
         // A disabled account or a new password ends every open session of that user.
         if (input.active === false || passwordHash) await store.revokeUserSessions(id);
@@ -306,7 +324,12 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
           expiresAt,
         });
         if (!row) throw new Error("api key insert returned nothing");
-        await audit.record({ action: "apikey.create", targetType: "apikey", targetId: row.id, details: { name, agency: row.agency_code, permissions: row.permissions, expiresAt: iso(expiresAt) } });
+        await audit.record({
+          action: "apikey.create",
+          targetType: "apikey",
+          targetId: row.id,
+          details: { name, agency: row.agency_code, permissions: row.permissions, expiresAt: iso(expiresAt) },
+        });
         await bus.publish("apikey.created", { id: row.id, name }, "admin");
         return { key: `${API_KEY_PREFIX}${prefix}_${secret}`, apiKey: toApiKeyDto(row) };
       });

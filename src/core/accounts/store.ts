@@ -119,8 +119,7 @@ export function accountsStore(db: Db) {
          WHERE id = $1 RETURNING *`,
         [id, lockAfter, lockMinutes],
       ),
-    loginSucceeded: (id: string) =>
-      db.query("UPDATE core.users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = $1", [id]),
+    loginSucceeded: (id: string) => db.query("UPDATE core.users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = $1", [id]),
 
     // sessions
     insertSession: (s: { userId: string; tokenHash: string; ip?: string; userAgent?: string; hours: number }) =>
@@ -136,11 +135,18 @@ export function accountsStore(db: Db) {
         [tokenHash],
       ),
     revokeSession: (id: string) => db.query("UPDATE core.sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", [id]),
-    revokeUserSessions: (userId: string) =>
-      db.query("UPDATE core.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", [userId]),
+    revokeUserSessions: (userId: string) => db.query("UPDATE core.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", [userId]),
 
     // API keys
-    insertApiKey: (k: { name: string; prefix: string; secretHash: string; agencyCode: string | null; permissions: string[]; createdBy: string; expiresAt: Date | null }) =>
+    insertApiKey: (k: {
+      name: string;
+      prefix: string;
+      secretHash: string;
+      agencyCode: string | null;
+      permissions: string[];
+      createdBy: string;
+      expiresAt: Date | null;
+    }) =>
       db.one<ApiKeyRow>(
         `INSERT INTO core.api_keys (name, prefix, secret_hash, agency_code, permissions, created_by, expires_at)
          VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING *`,
@@ -149,8 +155,7 @@ export function accountsStore(db: Db) {
     apiKeyByPrefix: (prefix: string) => db.one<ApiKeyRow>("SELECT * FROM core.api_keys WHERE prefix = $1", [prefix]),
     listApiKeys: () => db.query<ApiKeyRow>("SELECT * FROM core.api_keys ORDER BY created_at DESC"),
     getApiKey: (id: string) => db.one<ApiKeyRow>("SELECT * FROM core.api_keys WHERE id = $1", [id]),
-    revokeApiKey: (id: string) =>
-      db.one<ApiKeyRow>("UPDATE core.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING *", [id]),
+    revokeApiKey: (id: string) => db.one<ApiKeyRow>("UPDATE core.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING *", [id]),
     touchApiKey: (id: string) =>
       db.query("UPDATE core.api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", [id]),
   };

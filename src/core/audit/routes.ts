@@ -33,7 +33,8 @@ export function auditRoutes(fastify: FastifyInstance, audit: AuditService) {
       schema: {
         tags: ["audit"],
         summary: "The audit trail, newest first",
-        description: "Filter by actor, action (a trailing * matches a prefix, e.g. auth.*), target, outcome and time. Page with `before` = the smallest id of the previous page.",
+        description:
+          "Filter by actor, action (a trailing * matches a prefix, e.g. auth.*), target, outcome and time. Page with `before` = the smallest id of the previous page.",
         querystring: Type.Object(
           {
             actor: Type.Optional(Str(64)),
@@ -94,7 +95,13 @@ export function auditRoutes(fastify: FastifyInstance, audit: AuditService) {
         tags: ["audit"],
         summary: "Walk the hash chain and report the first altered or removed entry",
         response: {
-          200: Type.Object({ ok: Type.Boolean(), entries: Type.Integer(), badId: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()), lastHash: Type.Optional(Type.String()) }),
+          200: Type.Object({
+            ok: Type.Boolean(),
+            entries: Type.Integer(),
+            badId: Type.Optional(Type.Integer()),
+            reason: Type.Optional(Type.String()),
+            lastHash: Type.Optional(Type.String()),
+          }),
           ...errors(401, 403),
         },
       },

@@ -13,9 +13,7 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
-export type VerifyResult =
-  | { ok: true; entries: number; lastHash: string }
-  | { ok: false; entries: number; badId: number; reason: string };
+export type VerifyResult = { ok: true; entries: number; lastHash: string } | { ok: false; entries: number; badId: number; reason: string };
 
 /** JSON with object keys sorted, so a jsonb round trip hashes the same. */
 export function canonicalJson(v: unknown): string {
@@ -87,11 +85,11 @@ export function auditService(db: Db) {
       for (;;) {
         const rows = await store.page(expectedId - 1, 2000);
         for (const r of rows) {
-          if (r.id !== expectedId)
-            return { ok: false, entries: count, badId: expectedId, reason: `entry ${expectedId} is missing (next is ${r.id})` };
+          if (r.id !== expectedId) return { ok: false, entries: count, badId: expectedId, reason: `entry ${expectedId} is missing (next is ${r.id})` };
           if (r.prev_hash !== prevHash)
             return { ok: false, entries: count, badId: r.id, reason: `entry ${r.id} does not follow entry ${r.id - 1} (previous hash differs)` };
-          if (entryHash(r) !== r.hash) return { ok: false, entries: count, badId: r.id, reason: `entry ${r.id} was altered (its content no longer matches its hash)` };
+          if (entryHash(r) !== r.hash)
+            return { ok: false, entries: count, badId: r.id, reason: `entry ${r.id} was altered (its content no longer matches its hash)` };
           prevHash = r.hash;
           expectedId++;
           count++;

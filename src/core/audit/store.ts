@@ -41,13 +41,27 @@ export function auditStore(db: Db) {
         `INSERT INTO core.audit_log (id, at, actor_type, actor_id, actor_name, action, target_type, target_id,
            outcome, ip, request_id, details, prev_hash, hash)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
-        [r.id, r.at, r.actor_type, r.actor_id, r.actor_name, r.action, r.target_type, r.target_id, r.outcome, r.ip, r.request_id, JSON.stringify(r.details), r.prev_hash, r.hash],
+        [
+          r.id,
+          r.at,
+          r.actor_type,
+          r.actor_id,
+          r.actor_name,
+          r.action,
+          r.target_type,
+          r.target_id,
+          r.outcome,
+          r.ip,
+          r.request_id,
+          JSON.stringify(r.details),
+          r.prev_hash,
+          r.hash,
+        ],
       );
       await db.query("UPDATE core.audit_head SET last_id = $1, last_hash = $2", [r.id, r.hash]);
     },
 
-    page: (afterId: number, limit: number) =>
-      db.query<AuditRow>("SELECT * FROM core.audit_log WHERE id > $1 ORDER BY id LIMIT $2", [afterId, limit]),
+    page: (afterId: number, limit: number) => db.query<AuditRow>("SELECT * FROM core.audit_log WHERE id > $1 ORDER BY id LIMIT $2", [afterId, limit]),
 
     list(f: AuditFilter): Promise<AuditRow[]> {
       const where: string[] = [];

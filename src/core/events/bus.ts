@@ -69,10 +69,11 @@ export function eventBus(db: Db) {
     /** Publish within the current transaction; delivered after it commits. */
     publish<T extends Topic>(topic: T, payload: SenEvents[T], audience: Audience = "staff"): Promise<number> {
       return db.tx(async () => {
-        const row = await db.one<{ id: number; at: Date }>(
-          "INSERT INTO core.events (topic, audience, payload) VALUES ($1, $2, $3) RETURNING id, at",
-          [topic, audience, JSON.stringify(payload)],
-        );
+        const row = await db.one<{ id: number; at: Date }>("INSERT INTO core.events (topic, audience, payload) VALUES ($1, $2, $3) RETURNING id, at", [
+          topic,
+          audience,
+          JSON.stringify(payload),
+        ]);
         if (!row) throw new Error("event insert returned nothing");
         const event = rowToEvent({ id: row.id, topic, audience, payload, at: row.at });
         let msg = JSON.stringify(event);

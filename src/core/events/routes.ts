@@ -25,7 +25,10 @@ export function canSee(actor: Actor, e: Pick<SenEvent, "audience">): boolean {
 }
 
 function topicMatcher(spec: string | undefined): (topic: string) => boolean {
-  const patterns = (spec ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const patterns = (spec ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!patterns.length) return () => true;
   return (topic) => patterns.some((p) => (p.endsWith("*") ? topic.startsWith(p.slice(0, -1)) : topic === p));
 }
@@ -46,7 +49,10 @@ export function eventRoutes(fastify: FastifyInstance, bus: EventBus, opts: { hea
         summary: "Live events as server-sent events (text/event-stream)",
         description:
           "`topics` is a comma-separated list; a trailing * matches a prefix (e.g. `iot.*`). Reconnect with the `Last-Event-ID` header (or `lastEventId`) to receive what was missed. A comment line is sent as a heartbeat.",
-        querystring: Type.Object({ topics: Type.Optional(Str(500)), lastEventId: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { topics: Type.Optional(Str(500)), lastEventId: Type.Optional(Type.Integer({ minimum: 0 })) },
+          { additionalProperties: false },
+        ),
         response: { 200: { type: "string", description: "text/event-stream" }, ...errors(400, 401, 403) },
       },
     },

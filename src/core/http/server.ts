@@ -225,7 +225,10 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof Problem) {
-      return reply.code(err.status).type("application/problem+json").send({ ...err.toBody(), instance: req.url.split("?")[0], requestId: req.id });
+      return reply
+        .code(err.status)
+        .type("application/problem+json")
+        .send({ ...err.toBody(), instance: req.url.split("?")[0], requestId: req.id });
     }
     if (err.validation) {
       const errors = err.validation.map((v) => ({
@@ -240,7 +243,10 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) {
       req.log.error({ err }, "request failed");
-      return reply.code(500).type("application/problem+json").send(problemReply(500, "internal", "Something went wrong on our side; the request id helps us find it.", req));
+      return reply
+        .code(500)
+        .type("application/problem+json")
+        .send(problemReply(500, "internal", "Something went wrong on our side; the request id helps us find it.", req));
     }
     const code =
       err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err instanceof SyntaxError
@@ -249,7 +255,10 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
             .replace(/^FST_ERR_(CTP_)?/, "")
             .toLowerCase()
             .replace(/_/g, "-");
-    return reply.code(status).type("application/problem+json").send(problemReply(status, code, err.message, req));
+    return reply
+      .code(status)
+      .type("application/problem+json")
+      .send(problemReply(status, code, err.message, req));
   });
 
   return app as unknown as FastifyInstance;
