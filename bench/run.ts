@@ -86,6 +86,11 @@ function measuredRow(benchmark: string, target: Target, m: Measurement): Row {
   return { benchmark, endpoint: m.endpoint, target, status: bad.length ? "flagged" : "ok", result: m.result, notes: [...bad, ...busy, ...(m.notes ?? [])] };
 }
 
+/** Rows for a benchmark that could not be measured on a target (one per endpoint). */
+function unmeasured(b: Benchmark, target: Target, status: "failed" | "skipped", note: string): Row[] {
+  return b.endpoints.map((endpoint) => ({ benchmark: b.name, endpoint, target, status, notes: [note] }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output
 
@@ -135,7 +140,7 @@ function report(machine: Machine, settings: Settings, pgInfo: { server?: Postgre
   out.push(`PostgreSQL: ${pgInfo.server ? `${pgInfo.server.version} at ${redact(pgInfo.server.url)} (${pgInfo.server.source})` : pgInfo.note}`);
   for (const b of selected) {
     const mine = rows.filter((r) => r.benchmark === b.name || r.target === "ceiling");
-    const endpoints = [...new Set(mine.filter((r) => r.target !== "ceiling").map((r) => r.endpoint))];
+    const endpoints = new Set([...b.endpoints, ...mine.filter((r) => r.target !== "ceiling").map((r) => r.endpoint)]);
     for (const endpoint of endpoints) {
       const list = mine.filter((r) => r.target === "ceiling" || r.endpoint === endpoint);
       out.push("");
@@ -167,14 +172,7 @@ async function runOnSen(database: SenUnderTest["database"], settings: Settings, 
     log(`  ready in ${sen.startSeconds} s (pid ${sen.pid}, ${sen.url})`);
   } catch (err) {
     log(`  FAILED: ${(err as Error).message}`);
-    for (const b of selected)
-      rows.push({
-        benchmark: b.name,
-        endpoint: b.title,
-        target: database,
-        status: "failed",
-        notes: [`Sen did not start: ${(err as Error).message.split("\n")[0]}`],
-      });
+    for (const b of selected) rows.push(...unmeasured(b, database, "failed", `Sen did not start: ${(err as Error).message.split("\n")[0]}`));
     return;
   }
   try {
@@ -190,7 +188,7 @@ async function runOnSen(database: SenUnderTest["database"], settings: Settings, 
         }
       } catch (err) {
         log(`    FAILED: ${(err as Error).message}`);
-        rows.push({ benchmark: b.name, endpoint: b.title, target: database, status: "failed", notes: [(err as Error).message.split("\n")[0] as string] });
+        rows.push(...unmeasured(b, database, "failed", (err as Error).message.split("\n")[0] as string));
       }
     }
   } finally {
@@ -250,8 +248,7 @@ async function main(argv: string[]): Promise<number> {
       log(`Created database ${db.name}`);
     } catch (err) {
       log(`Could not create a bench database: ${(err as Error).message}`);
-      for (const b of selected)
-        rows.push({ benchmark: b.name, endpoint: b.title, target: "postgres", status: "failed", notes: [`CREATE DATABASE failed: ${(err as Error).message}`] });
+      for (const b of selected) rows.push(...unmeasured(b, "postgres", "failed", `CREATE DATABASE failed: ${(err as Error).message}`));
     }
     if (db) {
       try {
@@ -264,7 +261,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   } else {
-    for (const b of selected) rows.push({ benchmark: b.name, endpoint: b.title, target: "postgres", status: "skipped", notes: [pgInfo.note ?? "skipped"] });
+    for (const b of selected) rows.push(...unmeasured(b, "postgres", "skipped", pgInfo.note ?? "skipped"));
   }
 
   // Ratios to the ceiling.
