@@ -34,6 +34,7 @@ export const MIGRATIONS: MigrationSource[] = [
 ];
 
 const SEED_LOCK = 0x53454e02;
+const EVENT_RETENTION_DAYS = 7;
 
 export interface ServiceOptions {
   config: Config;
@@ -139,11 +140,19 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     const seeded = await services.seed();
     await geo.loadIndex();
     await bus.start();
+    // Housekeeping: old events (beyond the replay window) and dead sessions. Idempotent, so every
+    // node may run it.
+    const housekeeping = setInterval(
+      () => void Promise.all([bus.prune(EVENT_RETENTION_DAYS), accounts.store.deleteOldSessions()]).catch((err) => logger.warn({ err }, "housekeeping failed")),
+      3_600_000,
+    );
+    housekeeping.unref();
     // A broken web build must not take the APIs down with it: log it and serve the APIs.
     const dist =
       opts.web === false || !config.web ? undefined : await ensureWebBuilt(ROOT, logger).catch((err) => void logger.error({ err }, "web console build failed"));
 
     const app = await createHttpServer({ config, logger, accounts, audit, version: VERSION });
+    app.addHook("onClose", async () => clearInterval(housekeeping));
     typed(app).get(
       "/api/health",
       {

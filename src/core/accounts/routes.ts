@@ -2,7 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { badRequest } from "../errors.ts";
-import { PERMISSIONS, ROLES } from "../policy.ts";
+import { PERMISSIONS, ROLE_PERMISSIONS, ROLES } from "../policy.ts";
 import { Paging, Str, errors } from "../http/schemas.ts";
 import { SESSION_COOKIE, typed } from "../http/server.ts";
 import type { AccountsService } from "./service.ts";
@@ -241,6 +241,65 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
       schema: { tags: ["agencies"], summary: "One agency", params: Type.Object({ code: Str(40) }), response: { 200: Agency, ...errors(401, 404) } },
     },
     (req) => accounts.getAgency(req.params.code),
+  );
+
+  app.post(
+    "/api/agencies",
+    {
+      config: { access: "agencies:manage" },
+      schema: {
+        tags: ["agencies"],
+        summary: "Add an agency (departments and communes are loaded with the province)",
+        body: Type.Object(
+          {
+            code: Str(40, { minLength: 2 }),
+            name: Str(300, { minLength: 1 }),
+            nameEn: Str(300, { minLength: 1 }),
+            kind: Type.Union([Type.Literal("department"), Type.Literal("other")]),
+            parentCode: Type.Optional(Nullable(Str(40))),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Agency, ...errors(400, 401, 403, 409) },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await accounts.createAgency(req.body)),
+  );
+
+  app.patch(
+    "/api/agencies/:code",
+    {
+      config: { access: "agencies:manage" },
+      schema: {
+        tags: ["agencies"],
+        summary: "Rename, re-parent, or deactivate an agency",
+        params: Type.Object({ code: Str(40) }),
+        body: Type.Object(
+          {
+            name: Type.Optional(Str(300, { minLength: 1 })),
+            nameEn: Type.Optional(Str(300, { minLength: 1 })),
+            parentCode: Type.Optional(Nullable(Str(40))),
+            active: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: Agency, ...errors(400, 401, 403, 404) },
+      },
+    },
+    (req) => accounts.updateAgency(req.params.code, req.body),
+  );
+
+  app.get(
+    "/api/roles",
+    {
+      config: { access: "authenticated" },
+      schema: {
+        tags: ["users"],
+        summary: "The roles and the permissions each grants",
+        response: { 200: Type.Array(Type.Object({ role: Type.String(), permissions: Type.Array(Type.String()) })), ...errors(401) },
+      },
+    },
+    async () => ROLES.map((role) => ({ role, permissions: [...ROLE_PERMISSIONS[role]] })),
   );
 
   // ---------- API keys

@@ -157,6 +157,48 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
 
     // ---------- agencies
     listAgencies: async (kind?: string) => (await store.listAgencies(kind)).map(toAgencyDto),
+
+    async createAgency(input: { code: string; name: string; nameEn: string; kind: "department" | "other"; parentCode?: string | null }): Promise<AgencyDto> {
+      const code = input.code.trim().toUpperCase();
+      if (!/^[A-Z0-9][A-Z0-9_.-]{1,39}$/.test(code))
+        throw badRequest("An agency code has 2–40 characters: A–Z, digits, dot, dash or underscore.", { errors: [{ path: "/code", message: "invalid" }] });
+      await validAgency(input.parentCode);
+      return db.tx(async () => {
+        if (await store.getAgency(code)) throw conflict(`The agency code ${code} is taken.`);
+        const row = await store.insertAgency({
+          code,
+          name: input.name.trim(),
+          name_en: input.nameEn.trim(),
+          kind: input.kind,
+          unit_code: null,
+          parent_code: input.parentCode ?? null,
+        });
+        if (!row) throw new Error("agency insert returned nothing");
+        await audit.record({
+          action: "agency.create",
+          targetType: "agency",
+          targetId: code,
+          details: { name: row.name, kind: row.kind, parent: row.parent_code },
+        });
+        return toAgencyDto(row);
+      });
+    },
+
+    async updateAgency(code: string, input: { name?: string; nameEn?: string; parentCode?: string | null; active?: boolean }): Promise<AgencyDto> {
+      if (input.parentCode === code) throw badRequest("An agency cannot be its own parent.");
+      await validAgency(input.parentCode);
+      return db.tx(async () => {
+        const row = await store.updateAgency(code, {
+          name: input.name?.trim(),
+          nameEn: input.nameEn?.trim(),
+          parentCode: input.parentCode,
+          active: input.active,
+        });
+        if (!row) throw notFound(`No agency with code ${code}.`);
+        await audit.record({ action: "agency.update", targetType: "agency", targetId: code, details: { changed: Object.keys(input) } });
+        return toAgencyDto(row);
+      });
+    },
     async getAgency(code: string) {
       const a = await store.getAgency(code);
       if (!a) throw notFound(`No agency with code ${code}.`);

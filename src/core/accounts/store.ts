@@ -74,6 +74,22 @@ export function accountsStore(db: Db) {
       ),
     listAgencies: (kind?: string) =>
       db.query<AgencyRow>("SELECT * FROM core.agencies WHERE ($1::text IS NULL OR kind = $1) ORDER BY kind, code", [kind ?? null]),
+    insertAgency: (a: Omit<AgencyRow, "active">) =>
+      db.one<AgencyRow>("INSERT INTO core.agencies (code, name, name_en, kind, unit_code, parent_code) VALUES ($1,$2,$3,$4,$5,$6) RETURNING *", [
+        a.code,
+        a.name,
+        a.name_en,
+        a.kind,
+        a.unit_code,
+        a.parent_code,
+      ]),
+    updateAgency: (code: string, p: { name?: string; nameEn?: string; parentCode?: string | null; active?: boolean }) =>
+      db.one<AgencyRow>(
+        `UPDATE core.agencies SET name = COALESCE($2, name), name_en = COALESCE($3, name_en),
+           parent_code = CASE WHEN $4::boolean THEN $5 ELSE parent_code END, active = COALESCE($6, active)
+         WHERE code = $1 RETURNING *`,
+        [code, p.name ?? null, p.nameEn ?? null, p.parentCode !== undefined, p.parentCode ?? null, p.active ?? null],
+      ),
     getAgency: (code: string) => db.one<AgencyRow>("SELECT * FROM core.agencies WHERE code = $1", [code]),
     countAgencies: async () => Number((await db.one<{ n: number }>("SELECT count(*)::int AS n FROM core.agencies"))?.n ?? 0),
 
@@ -135,6 +151,7 @@ export function accountsStore(db: Db) {
         [tokenHash],
       ),
     revokeSession: (id: string) => db.query("UPDATE core.sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", [id]),
+    deleteOldSessions: () => db.query("DELETE FROM core.sessions WHERE expires_at < now() - interval '1 day' OR revoked_at < now() - interval '1 day'"),
     revokeUserSessions: (userId: string) => db.query("UPDATE core.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", [userId]),
 
     // API keys
