@@ -37,6 +37,12 @@ async function withServices<T>(config: Config, fn: (s: Awaited<ReturnType<typeof
   }
 }
 
+/** First-start load before a CLI command; the generated admin password must not be lost. */
+async function seedAndTell(s: Awaited<ReturnType<typeof openServices>>): Promise<void> {
+  const r = await s.seed();
+  if (r.admin?.generated) process.stdout.write(`Province loaded. Sign in as "admin" with password: ${r.admin.password}   (shown once)\n`);
+}
+
 async function start(config: Config): Promise<void> {
   const t0 = Date.now();
   const sen = await createSen({ config });
@@ -126,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
       if (!username) throw new UsageError("user add needs a user name: sen user add <username> --role operator");
       const password = values.password ?? process.env.SEN_USER_PASSWORD ?? randomBytes(12).toString("base64url");
       return withServices(config, async (s) => {
-        await s.seed();
+        await seedAndTell(s);
         const u = await s.accounts.createUser({
           username,
           displayName: values.name ?? username,
@@ -151,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
       const days = values["expires-days"] === undefined ? 365 : Number(values["expires-days"]);
       if (!Number.isInteger(days) || days < 1 || days > 3650) throw new UsageError("--expires-days must be a whole number from 1 to 3650");
       return withServices(config, async (s) => {
-        await s.seed();
+        await seedAndTell(s);
         const r = await s.accounts.createApiKey(
           {
             name: values.name as string,

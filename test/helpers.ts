@@ -97,7 +97,14 @@ export interface TestSen extends Sen {
 export async function startSen(target: DbTarget, env: Record<string, string> = {}, opts: { heartbeatMs?: number } = {}): Promise<TestSen> {
   const handle = await target.open();
   const config = testConfig(env);
-  const sen = await createSen({ config, db: handle.db, web: false, logger: pino({ level: "silent" }), heartbeatMs: opts.heartbeatMs });
+  let sen: Sen;
+  try {
+    sen = await createSen({ config, db: handle.db, web: false, logger: pino({ level: "silent" }), heartbeatMs: opts.heartbeatMs });
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    rmSync(config.dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     ...sen,
     target: target.name,

@@ -74,7 +74,10 @@ for (const target of dbTargets()) {
         const res = await sen.app.inject({ url: `/api/geo/units?q=${encodeURIComponent(q)}` });
         expect(res.statusCode).toBe(200);
         const found = res.json() as Array<{ code: string; name: string; fullName: string }>;
-        expect(found.find((u) => u.code === "29869"), q).toMatchObject({ name: "Cao Lãnh", fullName: "Phường Cao Lãnh" });
+        expect(
+          found.find((u) => u.code === "29869"),
+          q,
+        ).toMatchObject({ name: "Cao Lãnh", fullName: "Phường Cao Lãnh" });
         const fold = (s: string) => s.normalize("NFD").replace(/\p{M}/gu, "").replace(/đ/gi, "d").toLowerCase();
         for (const u of found) expect(fold(u.fullName), q).toContain("cao lanh");
       }

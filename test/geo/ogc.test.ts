@@ -78,7 +78,7 @@ for (const target of dbTargets()) {
       for (const c of collections) {
         const [box] = c.extent.spatial.bbox;
         expect(box, c.id).toHaveLength(4);
-        box.forEach((v, i) => expect(v, c.id).toBeCloseTo(turfBbox(province)[i], 4));
+        for (const [i, v] of box.entries()) expect(v, c.id).toBeCloseTo(turfBbox(province)[i], 4);
         expect(link(c.links, "items")?.href, c.id).toBe(`${ORIGIN}/ogc/collections/${c.id}/items`);
       }
       const one = await get("/ogc/collections/communes");
@@ -166,7 +166,12 @@ for (const target of dbTargets()) {
     });
 
     it("answers an unknown collection or feature with a 404 problem", async () => {
-      for (const url of ["/ogc/collections/roads", "/ogc/collections/roads/items", "/ogc/collections/communes/items/99999", "/ogc/collections/province/items/29869"]) {
+      for (const url of [
+        "/ogc/collections/roads",
+        "/ogc/collections/roads/items",
+        "/ogc/collections/communes/items/99999",
+        "/ogc/collections/province/items/29869",
+      ]) {
         const res = await get(url);
         expect(res.statusCode, url).toBe(404);
         expect(res.headers["content-type"], url).toMatch(/^application\/problem\+json/);

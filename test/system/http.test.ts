@@ -119,7 +119,12 @@ for (const target of dbTargets()) {
     });
 
     it("answers malformed JSON with a 400 malformed-json problem", async () => {
-      const res = await sen.app.inject({ method: "POST", url: "/api/auth/login", headers: { "content-type": "application/json" }, payload: '{"username": "admin", ' });
+      const res = await sen.app.inject({
+        method: "POST",
+        url: "/api/auth/login",
+        headers: { "content-type": "application/json" },
+        payload: '{"username": "admin", ',
+      });
       expect(res.statusCode).toBe(400);
       expect(res.headers["content-type"]).toMatch(problemType);
       expect(res.json().type).toMatch(/malformed-json$/);
@@ -147,7 +152,11 @@ for (const target of dbTargets()) {
       const res = await sen.app.inject({ url: "/api/health", headers: { origin: allowed } });
       expect(res.statusCode).toBe(200);
       expect(res.headers["access-control-allow-origin"]).toBe(allowed);
-      const preflight = await sen.app.inject({ method: "OPTIONS", url: "/api/auth/login", headers: { origin: allowed, "access-control-request-method": "POST" } });
+      const preflight = await sen.app.inject({
+        method: "OPTIONS",
+        url: "/api/auth/login",
+        headers: { origin: allowed, "access-control-request-method": "POST" },
+      });
       expect(preflight.statusCode).toBeLessThan(300);
       expect(preflight.headers["access-control-allow-origin"]).toBe(allowed);
       expect(String(preflight.headers["access-control-allow-methods"])).toContain("POST");

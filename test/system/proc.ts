@@ -146,7 +146,11 @@ export async function cleanup(): Promise<void> {
 
 /** POST /api/auth/login; returns the HTTP status and the token when it worked. */
 export async function login(url: string, username: string, password: string): Promise<{ status: number; token?: string; body: Record<string, unknown> }> {
-  const res = await fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
   const body = (await res.json()) as Record<string, unknown>;
   return { status: res.status, token: typeof body.token === "string" ? body.token : undefined, body };
 }

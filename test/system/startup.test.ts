@@ -17,11 +17,14 @@ const health = async (url: string) => {
 };
 
 describe("first start, second process, stop and restart on the embedded database", () => {
-  const dataDir = tempDir();
+  let dataDir: string;
   let env: NodeJS.ProcessEnv;
   let first: SenProcess;
   let url: string;
   let password: string;
+  beforeAll(() => {
+    dataDir = tempDir();
+  });
   afterAll(cleanup);
 
   it(
@@ -253,10 +256,13 @@ for (const target of auditTargets) {
 }
 
 describe("sen user add and sen apikey create, used at the next start", () => {
-  const dataDir = tempDir();
+  let dataDir: string;
   let env: NodeJS.ProcessEnv;
   let server: { proc: SenProcess; url: string };
   const cliOutput: string[] = [];
+  beforeAll(() => {
+    dataDir = tempDir();
+  });
   afterAll(cleanup);
 
   it(

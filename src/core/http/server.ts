@@ -108,7 +108,9 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     route.config ??= {};
     const cfg = route.config as { access?: Access };
     if (!cfg.access) {
-      if (PUBLIC_PLUGIN_PREFIXES.some((p) => route.url.startsWith(p))) cfg.access = "public";
+      // The CORS preflight answers only what the configured origins may do; it reads no data.
+      const corsPreflight = route.method === "OPTIONS" && route.url === "*";
+      if (corsPreflight || PUBLIC_PLUGIN_PREFIXES.some((p) => route.url.startsWith(p))) cfg.access = "public";
       else throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
     }
     // The OpenAPI document tells clients who may call each operation.
@@ -118,6 +120,9 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
       if (cfg.access !== "public") schema.security = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }];
     }
   });
+
+  // Sen's APIs speak JSON; other media types are refused with 415 unless a module adds a parser.
+  app.removeContentTypeParser("text/plain");
 
   await app.register(helmet, {
     contentSecurityPolicy: {

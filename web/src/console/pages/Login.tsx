@@ -95,10 +95,11 @@ export function LoginPage() {
               {error.requestId && <div className="alert-meta">{t("common.requestId", { id: error.requestId })}</div>}
             </div>
           )}
-          <label className="field">
-            <span>{t("login.username")}</span>
+          <div className="field">
+            <label htmlFor="login-username">{t("login.username")}</label>
             <input
               ref={userRef}
+              id="login-username"
               name="username"
               autoComplete="username"
               autoCapitalize="none"
@@ -107,12 +108,13 @@ export function LoginPage() {
               onChange={(e) => setUsername(e.target.value)}
               aria-invalid={error?.key === "login.wrongCredentials" || undefined}
             />
-          </label>
-          <label className="field">
-            <span>{t("login.password")}</span>
-            <span className="password-row">
+          </div>
+          <div className="field">
+            <label htmlFor="login-password">{t("login.password")}</label>
+            <div className="password-row">
               <input
                 ref={passRef}
+                id="login-password"
                 name="password"
                 type={showPassword ? "text" : "password"}
                 autoComplete="current-password"
@@ -123,8 +125,8 @@ export function LoginPage() {
               <button type="button" className="btn-text" onClick={() => setShowPassword(!showPassword)} aria-pressed={showPassword}>
                 {showPassword ? t("login.hidePassword") : t("login.showPassword")}
               </button>
-            </span>
-          </label>
+            </div>
+          </div>
           <button type="submit" className="btn btn-primary btn-block btn-lg" disabled={busy}>
             {busy ? t("login.submitting") : t("login.submit")}
           </button>
