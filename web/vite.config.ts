@@ -4,7 +4,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -17,11 +17,38 @@ const csp =
 const api = process.env.SEN_API ?? "http://127.0.0.1:8080";
 const proxy = { "/api": { target: api, changeOrigin: false }, "/ogc": { target: api, changeOrigin: false } };
 
-export default defineConfig({
+// A build is always a production build (minified React, production JSX runtime, service worker
+// registered), even when the process that builds runs with another NODE_ENV, e.g. the server started
+// by a test with NODE_ENV=test. Vite derives "production" from NODE_ENV after reading this file, so
+// set it here for the build and put the caller's value back when the build ends.
+function productionBuild(command: string): Plugin[] {
+  if (command !== "build") return [];
+  const previous = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    if (previous === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = previous;
+  };
+  return [
+    {
+      name: "sen:production-build",
+      apply: "build",
+      buildEnd(error) {
+        if (error) restore();
+      },
+      closeBundle: restore,
+    },
+  ];
+}
+
+export default defineConfig(({ command }) => ({
   root,
   base: "/",
   publicDir: path.join(root, "public"),
-  plugins: [react()],
+  plugins: [react(), ...productionBuild(command)],
   build: {
     outDir: path.join(root, "dist"),
     emptyOutDir: true,
@@ -32,8 +59,10 @@ export default defineConfig({
         console: path.join(root, "index.html"),
         app: path.join(root, "app/index.html"),
       },
+      // React and i18next, shared by both pages, in one long-cached chunk of their own.
+      output: { codeSplitting: { groups: [{ name: "vendor", test: /node_modules[\\/](react|react-dom|scheduler|i18next|react-i18next)[\\/]/ }] } },
     },
   },
   server: { proxy },
   preview: { proxy, headers: { "Content-Security-Policy": csp } },
-});
+}));

@@ -34,16 +34,29 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The pixel of `color` nearest to the image's centre, in image coordinates. */
+function nearestToCentre(png: { width: number; height: number; data: Buffer }, color: RGB, tolerance: number): { x: number; y: number } | null {
+  const cx = png.width / 2;
+  const cy = png.height / 2;
+  let best: { x: number; y: number; d: number } | null = null;
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < png.width; x++) {
+      const i = (y * png.width + x) * 4;
+      if (Math.abs(png.data[i] - color[0]) > tolerance || Math.abs(png.data[i + 1] - color[1]) > tolerance || Math.abs(png.data[i + 2] - color[2]) > tolerance)
+        continue;
+      const d = (x - cx) ** 2 + (y - cy) ** 2;
+      if (!best || d < best.d) best = { x, y, d };
+    }
+  }
+  return best && { x: best.x, y: best.y };
+}
+
 /** Share of the image's pixels within `tolerance` (per channel) of `color`, and their count. */
 function colourShare(png: { width: number; height: number; data: Buffer }, color: RGB, tolerance: number): { share: number; count: number } {
   let count = 0;
   const total = png.width * png.height;
   for (let i = 0; i < png.data.length; i += 4) {
-    if (
-      Math.abs(png.data[i] - color[0]) <= tolerance &&
-      Math.abs(png.data[i + 1] - color[1]) <= tolerance &&
-      Math.abs(png.data[i + 2] - color[2]) <= tolerance
-    )
+    if (Math.abs(png.data[i] - color[0]) <= tolerance && Math.abs(png.data[i + 1] - color[1]) <= tolerance && Math.abs(png.data[i + 2] - color[2]) <= tolerance)
       count++;
   }
   return { share: count / total, count };
@@ -57,6 +70,7 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
   let browser: Browser | undefined;
   let context: BrowserContext;
   let page: Page;
+  let mapPixels: { width: number; height: number; data: Buffer } | undefined;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -66,10 +80,12 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
     dataDir = mkdtempSync(path.join(os.tmpdir(), "sen-browser-"));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
+    // Run the server as in production: without the NODE_ENV=test that Vitest sets for itself.
+    const { NODE_ENV: _testEnv, ...env } = process.env;
     server = spawn(process.execPath, ["bin/sen.js", "start"], {
       cwd: ROOT,
       env: {
-        ...process.env,
+        ...env,
         PORT: String(port),
         HOST: "127.0.0.1",
         MQTT_PORT: "0",
@@ -105,9 +121,17 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "vi-VN", timezoneId: "Asia/Ho_Chi_Minh" });
+    context = await browser.newContext({ viewport: { width: 1600, height: 800 }, locale: "vi-VN", timezoneId: "Asia/Ho_Chi_Minh" });
     page = await context.newPage();
   }, 120_000);
 
@@ -143,6 +167,7 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
     await page.screenshot({ path: path.join(RESULTS, "console-map.png") });
 
     const png = pngjs.PNG.sync.read(readFileSync(file));
+    mapPixels = png;
     const fill = colourShare(png, COMMUNE_FILL, 10);
     const outline = colourShare(png, PROVINCE_LINE, 30);
     expect(fill.share, "share of pixels with the commune fill colour").toBeGreaterThan(0.15);
@@ -152,8 +177,13 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
   it("shows a commune's name and code when the map is clicked", async () => {
     const map = page.locator('[data-testid="map"]');
     const box = await map.boundingBox();
-    if (!box) throw new Error("the map has no bounding box");
-    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    if (!box || !mapPixels) throw new Error("the map has no bounding box or no screenshot");
+    // Click the centre of the map, or if the centre falls outside the province (its bounding box's
+    // centre lies in the bend between its western and eastern parts), the commune pixel nearest to it.
+    const target = nearestToCentre(mapPixels, COMMUNE_FILL, 10);
+    if (!target) throw new Error("no commune pixel in the map screenshot");
+    const scale = box.width / mapPixels.width;
+    await page.mouse.click(box.x + target.x * scale, box.y + target.y * scale);
     const panel = page.getByTestId("commune-panel");
     await panel.waitFor();
     const name = (await page.getByTestId("commune-name").textContent()) ?? "";
@@ -188,6 +218,16 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
     await expect(page.getByTestId("count-communes").locator(".stat-value").textContent()).resolves.not.toBe("…");
     await page.getByTestId("count-communes").getByText("102").waitFor();
     await page.getByTestId("health-card").getByText("Hoạt động bình thường").waitFor();
+
+    // The live feed shows an event as it happens: creating a user publishes user.created.
+    await page.getByText("Trực tuyến", { exact: true }).waitFor();
+    const created = await page.evaluate(async () => {
+      const body = { username: "nguyenvana", displayName: "Nguyễn Văn A", password: "a-long-password-1", roles: ["operator"] };
+      const res = await fetch("/api/users", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return res.status;
+    });
+    expect(created).toBe(201);
+    await page.locator(".feed-list").getByText("user.created").waitFor();
     await page.screenshot({ path: path.join(RESULTS, "console-overview.png") });
 
     await page.getByRole("navigation").getByText("Nhật ký hệ thống", { exact: true }).click();
@@ -195,7 +235,7 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
     await page.screenshot({ path: path.join(RESULTS, "console-audit.png") });
 
     await page.getByRole("navigation").getByText("Người dùng", { exact: true }).click();
-    await page.getByTestId("users-table").getByText("admin", { exact: true }).waitFor();
+    await page.getByTestId("users-table").getByRole("cell", { name: "admin", exact: true }).first().waitFor();
   });
 
   it("serves the citizen app as an installable PWA", async () => {
@@ -210,14 +250,15 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
     expect(manifest.icons.map((i) => i.sizes)).toEqual(expect.arrayContaining(["192x192", "512x512"]));
     await app.getByRole("heading", { name: "Xã/phường của tôi" }).waitFor();
 
-    // Tapping the middle of the small map finds the commune there.
     const mini = app.getByTestId("mini-map");
     await mini.waitFor();
     const box = await mini.boundingBox();
     if (!box) throw new Error("the small map has no bounding box");
-    await app.mouse.click(box.x + box.width * 0.42, box.y + box.height * 0.45);
-    const result = app.getByTestId("my-commune-result").or(app.getByText("Vị trí này nằm ngoài tỉnh Đồng Tháp."));
-    await result.first().waitFor();
+    // Tapping the small map inside the province's western part finds the commune there.
+    await app.mouse.click(box.x + box.width * 0.25, box.y + box.height * 0.5);
+    const result = app.getByTestId("my-commune-result");
+    await result.waitFor();
+    await expect(result.textContent()).resolves.toMatch(/(Xã|Phường) .+Tỉnh Đồng Tháp/);
 
     // The service worker takes control of the app.
     const scope = await app.evaluate(async () => (await navigator.serviceWorker.ready).scope);

@@ -88,6 +88,25 @@ for (const target of dbTargets()) {
       }
       expect(codes).toContain(429);
       expect(codes.slice(0, 5).every((c) => c === 401)).toBe(true);
+      const limited = await sen.app.inject({
+        method: "POST",
+        url: "/api/auth/login",
+        remoteAddress: "10.9.9.9",
+        payload: { username: "x1", password: "whatever-1" },
+      });
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers["content-type"]).toMatch(/problem\+json/);
+      expect(limited.json()).toMatchObject({ type: "urn:sen:problem:rate-limited", status: 429 });
+      expect(limited.json().detail).toMatch(/try again in \d+ s/);
+      expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    });
+
+    it("a session probe without any credential is refused quietly; a wrong token is audited", async () => {
+      const before = await sen.count("core.audit_log");
+      expect((await sen.app.inject({ url: "/api/auth/me" })).statusCode).toBe(401);
+      expect(await sen.count("core.audit_log")).toBe(before);
+      expect((await sen.app.inject({ url: "/api/auth/me", headers: auth("forged-token") })).statusCode).toBe(401);
+      expect(await sen.count("core.audit_log")).toBe(before + 1);
     });
 
     it("logout revokes the session token", async () => {

@@ -98,7 +98,9 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
   app.get(
     "/api/auth/me",
     {
-      config: { access: "authenticated" },
+      // The web asks this to learn whether it is signed in: a visitor without any credential is
+      // not a security event, so it is not written to the audit trail (a wrong token still is).
+      config: { access: "authenticated", auditAnonymous: false },
       schema: {
         tags: ["auth"],
         summary: "Who am I: the caller and what it may do",

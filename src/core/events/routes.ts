@@ -77,7 +77,9 @@ export function eventRoutes(fastify: FastifyInstance, bus: EventBus, opts: { hea
       const send = (e: SenEvent) => {
         if (e.id <= sentUpTo || !visible(e)) return;
         sentUpTo = e.id;
-        res.write(`id: ${e.id}\nevent: ${e.topic}\ndata: ${JSON.stringify({ ...e, audience: undefined })}\n\n`);
+        // Unnamed events (type "message"), so a plain EventSource's onmessage receives them all;
+        // the topic is in the data.
+        res.write(`id: ${e.id}\ndata: ${JSON.stringify({ ...e, audience: undefined })}\n\n`);
       };
       // Buffer live events while the replay runs so none falls between the two.
       const pending: SenEvent[] = [];

@@ -30,6 +30,8 @@ export type Access = "public" | "authenticated" | Permission;
 declare module "fastify" {
   interface FastifyContextConfig {
     access?: Access;
+    /** false: a request with no credential at all is refused without an audit entry (session probes). */
+    auditAnonymous?: boolean;
   }
   interface FastifyRequest {
     ctx: RequestContext;
@@ -154,10 +156,9 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (req, ctx) => ({
-      ...problemReply(429, "rate-limited", `Too many requests; try again in ${Math.ceil(ctx.ttl / 1000)} s.`, req),
-      statusCode: 429,
-    }),
+    // The plugin throws what this returns; a Problem renders as problem+json like every error.
+    errorResponseBuilder: (_req, ctx) =>
+      new Problem(429, "rate-limited", `Too many requests; try again in ${Math.ceil(ctx.ttl / 1000)} s.`, { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) }),
   });
   await app.register(swagger, {
     openapi: {
@@ -193,7 +194,8 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     const keyHeader = req.headers["x-api-key"];
     let credential: string | undefined;
     let fromHeader = false;
-    if (typeof header === "string" && /^bearer /i.test(header)) {
+    if (typeof header === "string") {
+      if (!/^bearer /i.test(header)) return deny(req, reply, 401, "Only Bearer tokens are accepted in the Authorization header.");
       credential = header.slice(7).trim();
       fromHeader = true;
     } else if (typeof keyHeader === "string") {
@@ -209,7 +211,14 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     }
     req.ctx.actor = actor;
     if (!access || access === "public") return;
-    if (actor.type === "anonymous") return deny(req, reply, 401, "Sign in or give a valid token or API key.");
+    if (actor.type === "anonymous") {
+      if (!credential && req.routeOptions.config?.auditAnonymous === false)
+        return reply
+          .code(401)
+          .type("application/problem+json")
+          .send(problemReply(401, "unauthorized", "Not signed in.", req));
+      return deny(req, reply, 401, "Sign in or give a valid token or API key.");
+    }
     if (access !== "authenticated" && !can(actor, access)) return deny(req, reply, 403, `This needs the permission ${access}.`);
   });
 

@@ -7,6 +7,7 @@ import { useAuth } from "./auth";
 import { loadProvince } from "./data";
 import { Icon, type IconName } from "./icons";
 import { Link, navigate, useLocation } from "./router";
+import { useAgencyName } from "./useAgencyName";
 
 interface NavItem {
   key: string;
@@ -82,8 +83,10 @@ function Sidebar({ open, onNavigate }: { open: boolean; onNavigate: () => void }
                       <li key={item.key}>
                         <span className="nav-item disabled" aria-disabled="true" title={t("nav.comingSoonHint")}>
                           <Icon name={item.icon} />
-                          <span className="nav-label">{label}</span>
-                          <span className="badge-soon">{t("nav.comingSoon")}</span>
+                          <span className="nav-label">
+                            {label}
+                            <span className="nav-soon">{t("nav.comingSoon")}</span>
+                          </span>
                         </span>
                       </li>
                     );
@@ -121,6 +124,7 @@ function initials(name: string): string {
 function UserMenu() {
   const { t } = useTranslation();
   const { me, signOut } = useAuth();
+  const agencyName = useAgencyName();
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
@@ -169,8 +173,8 @@ function UserMenu() {
             <dd>
               {me.roles.length ? (
                 me.roles.map((r) => (
-                  <span className="chip" key={r}>
-                    {r}
+                  <span className="chip" key={r} title={r}>
+                    {t(`roles.${r}`, { defaultValue: r })}
                   </span>
                 ))
               ) : (
@@ -180,7 +184,7 @@ function UserMenu() {
             {me.agency && (
               <>
                 <dt>{t("user.agency")}</dt>
-                <dd>{me.agency}</dd>
+                <dd>{agencyName(me.agency)}</dd>
               </>
             )}
           </dl>

@@ -1,7 +1,7 @@
 // The signed-in user. The session itself is the HttpOnly `sen_session` cookie; the console only
 // asks the server who it is (GET /api/auth/me) and decides what to show from `permissions`.
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react";
-import { ApiError, api, type Me } from "../shared/api";
+import { ApiError, api, type Me, UNAUTHORIZED_EVENT } from "../shared/api";
 
 type AuthState = { status: "loading" } | { status: "anonymous" } | { status: "signed-in"; me: Me } | { status: "error"; error: unknown };
 
@@ -33,6 +33,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     void refresh();
   }, [refresh]);
+
+  useEffect(() => {
+    const ended = () => setState((s) => (s.status === "signed-in" ? { status: "anonymous" } : s));
+    window.addEventListener(UNAUTHORIZED_EVENT, ended);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, ended);
+  }, []);
 
   const signIn = useCallback(async (username: string, password: string) => {
     await api("/api/auth/login", { method: "POST", body: { username, password } });

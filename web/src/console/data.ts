@@ -1,6 +1,6 @@
 // Data that many pages use and that rarely changes is fetched once per page load.
 import type { FeatureCollection, MultiPolygon, Polygon } from "geojson";
-import { type AdminUnit, api } from "../shared/api";
+import { type AdminUnit, type Agency, api } from "../shared/api";
 
 export const PROVINCE_CODE = "82";
 
@@ -34,3 +34,4 @@ export const loadProvince = () => once("province", () => api<AdminUnit>(`/api/ge
 export const loadCommuneUnits = () => once("communeUnits", () => api<AdminUnit[]>(`/api/geo/units?parent=${PROVINCE_CODE}`));
 export const loadCommuneShapes = () => once("communeShapes", () => api<Communes>("/ogc/collections/communes/items?limit=200"));
 export const loadProvinceShape = () => once("provinceShape", () => api<ProvinceBoundary>("/ogc/collections/province/items"));
+export const loadAgencies = () => once("agencies", () => api<Agency[]>("/api/agencies"));

@@ -23,6 +23,9 @@ export class ApiError extends Error {
   }
 }
 
+/** Dispatched on window when an API call answers 401 outside the sign-in endpoints. */
+export const UNAUTHORIZED_EVENT = "sen:unauthorized";
+
 /** Thrown when the server cannot be reached at all. */
 export class NetworkError extends Error {}
 
@@ -51,6 +54,8 @@ export async function api<T>(url: string, options: RequestOptions = {}): Promise
   const data: unknown = type.includes("json") ? await res.json().catch(() => null) : await res.text();
   if (!res.ok) {
     const problem: Problem = data && typeof data === "object" ? { status: res.status, ...(data as object) } : { status: res.status, title: res.statusText };
+    // A session that ended (expired, revoked, signed out elsewhere): let the app send the user to sign in.
+    if (res.status === 401 && !url.startsWith("/api/auth/")) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
     const ra = res.headers.get("retry-after");
     const retryAfter = ra !== null && /^\d+$/.test(ra) ? Number(ra) : null;
     throw new ApiError(res.status, problem, retryAfter);

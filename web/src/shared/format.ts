@@ -5,17 +5,19 @@ function locale(lang: string): string {
   return lang.startsWith("en") ? "en-GB" : "vi-VN";
 }
 
+/** "27/11/2026 10:50:58" in both languages (day first, 24-hour clock), in Vietnam's time zone. */
 export function formatDateTime(value: string | number | Date | null | undefined, lang: string): string {
   if (value === null || value === undefined || value === "") return "—";
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return new Intl.DateTimeFormat(locale(lang), { timeZone: TIME_ZONE, dateStyle: "short", timeStyle: "medium" }).format(date);
+  const day = new Intl.DateTimeFormat(locale(lang), { timeZone: TIME_ZONE, day: "2-digit", month: "2-digit", year: "numeric" }).format(date);
+  return `${day} ${formatTime(date, lang)}`;
 }
 
 export function formatTime(value: string | number | Date, lang: string): string {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return new Intl.DateTimeFormat(locale(lang), { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(date);
+  return new Intl.DateTimeFormat(locale(lang), { timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).format(date);
 }
 
 /** Numbers are formatted the Vietnamese way (1.234,5) in Vietnamese and the English way in English. */

@@ -87,6 +87,10 @@ export default function MapPage() {
     map.addControl(new NavigationControl({ showCompass: false }), "top-right");
     map.addControl(new ScaleControl({ unit: "metric" }), "bottom-left");
     map.addControl(new AttributionControl({ compact: true }), "bottom-right");
+    // On a phone the open attribution would cover the map: start it folded (the ⓘ button opens it).
+    map.once("load", () => {
+      if (container.clientWidth < 640) container.querySelector(".maplibregl-ctrl-attrib")?.classList.remove("maplibregl-compact-show");
+    });
 
     let cancelled = false;
     let hovered: string | number | undefined;
@@ -247,7 +251,9 @@ export default function MapPage() {
             {t("map.search")}
           </label>
           <div className="search-box">
-            <Icon name="search" size={18} />
+            <span className="search-icon">
+              <Icon name="search" size={18} />
+            </span>
             <input
               id="commune-search"
               type="search"

@@ -1,11 +1,11 @@
 // Overview: system health, key counts and the live event feed.
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { type Agency, api, type Health, type User } from "../../shared/api";
+import { api, type Health, type User } from "../../shared/api";
 import { formatNumber, formatTime } from "../../shared/format";
 import { type SenEvent, type StreamStatus, subscribeEvents } from "../../shared/sse";
 import { useAuth } from "../auth";
-import { loadCommuneUnits } from "../data";
+import { loadAgencies, loadCommuneUnits } from "../data";
 import { Icon } from "../icons";
 import { Link } from "../router";
 
@@ -137,7 +137,7 @@ export function OverviewPage() {
   const { t } = useTranslation();
   const { can } = useAuth();
   const communes = useLoad(() => loadCommuneUnits().then((u) => u.length));
-  const agencies = useLoad(() => api<Agency[]>("/api/agencies").then((a) => a.length));
+  const agencies = useLoad(() => loadAgencies().then((a) => a.length));
   const canUsers = can("users:read");
   const users = useLoad(() => api<User[]>("/api/users?limit=100").then((u) => u.length), canUsers);
 

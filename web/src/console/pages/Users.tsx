@@ -3,10 +3,12 @@ import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, type User } from "../../shared/api";
 import { formatDateTime } from "../../shared/format";
+import { useAgencyName } from "../useAgencyName";
 import { ErrorMessage } from "./Misc";
 
 export function UsersPage() {
   const { t, i18n } = useTranslation();
+  const agencyName = useAgencyName();
   const [users, setUsers] = useState<User[] | null>(null);
   const [error, setError] = useState<unknown>(null);
 
@@ -54,11 +56,11 @@ export function UsersPage() {
                   <td>
                     <code>{u.username}</code>
                   </td>
-                  <td>{u.agency ?? "—"}</td>
+                  <td>{agencyName(u.agency)}</td>
                   <td>
                     {u.roles.map((r) => (
-                      <span className="chip" key={r}>
-                        {r}
+                      <span className="chip" key={r} title={r}>
+                        {t(`roles.${r}`, { defaultValue: r })}
                       </span>
                     ))}
                   </td>
