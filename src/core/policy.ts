@@ -13,6 +13,11 @@ export const PERMISSIONS = [
   "audit:read",
   "events:read",
   "geo:manage",
+  "devices:read",
+  "devices:manage",
+  "devices:command",
+  "alarms:read",
+  "alarms:manage",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -20,9 +25,9 @@ const STAFF: Permission[] = ["console:use", "events:read", "users:read"];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  operator: [...STAFF],
-  agency_officer: [...STAFF],
-  publisher: [...STAFF],
+  operator: [...STAFF, "devices:read", "devices:manage", "devices:command", "alarms:read", "alarms:manage"],
+  agency_officer: [...STAFF, "devices:read", "devices:command", "alarms:read", "alarms:manage"],
+  publisher: [...STAFF, "devices:read", "alarms:read"],
   citizen: [],
 };
 
