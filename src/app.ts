@@ -22,6 +22,7 @@ import { ensureWebBuilt, webRoutes } from "./core/web.ts";
 import { ogcRoutes } from "./geo/ogc.ts";
 import { geoRoutes } from "./geo/routes.ts";
 import { geoService } from "./geo/service.ts";
+import { IOT_MIGRATIONS, commandService, iotRoutes, iotService, seedProfiles, startEmbeddedBroker, type EmbeddedBroker } from "./iot/index.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DATA_DIR = path.join(ROOT, "data");
@@ -31,6 +32,7 @@ export const VERSION: string = JSON.parse(readFileSync(path.join(ROOT, "package.
 export const MIGRATIONS: MigrationSource[] = [
   { module: "core", dir: path.join(ROOT, "src/core/migrations") },
   { module: "geo", dir: path.join(ROOT, "src/geo/migrations") },
+  { module: "iot", dir: IOT_MIGRATIONS },
 ];
 
 const SEED_LOCK = 0x53454e02;
@@ -79,6 +81,14 @@ export async function openServices({ config, logger = pino({ level: config.logLe
   const bus = eventBus(db);
   const accounts = accountsService({ db, audit, bus, sessionHours: config.sessionHours });
   const geo = geoService({ db, dataDir: DATA_DIR, province: config.province });
+  const iot = iotService({
+    db,
+    audit,
+    bus,
+    locate: (lat, lon) => geo.locate(lat, lon)?.code,
+    agencyExists: async (code) => (await accounts.store.getAgency(code)) !== undefined,
+    logger,
+  });
 
   return {
     config,
@@ -88,6 +98,7 @@ export async function openServices({ config, logger = pino({ level: config.logLe
     bus,
     accounts,
     geo,
+    iot,
     /** Load the province on first start (units, boundaries, agencies, admin); quick afterwards. */
     async seed(opts: { force?: boolean } = {}): Promise<{ firstStart: boolean; admin?: FirstAdmin; demoUsers: string[] }> {
       return db.withLock(SEED_LOCK, async () => {
@@ -101,6 +112,9 @@ export async function openServices({ config, logger = pino({ level: config.logLe
           const agencies = await db.tx(() => seedAgencies(accounts, { dataDir: DATA_DIR, province, communes }));
           logger.info({ ...units, agencies }, "province loaded");
         }
+        // Device profiles: on first start, and once for a database that predates the IoT module.
+        await iot.load();
+        if (firstStart || opts.force || iot.listProfiles().length === 0) await db.tx(() => seedProfiles(iot, DATA_DIR));
         const admin = await seedAdmin(accounts, config.adminPassword, `UBND-${config.province}`);
         let demoUsers: string[] = [];
         if (config.demo) {
@@ -128,6 +142,8 @@ export interface SenOptions extends ServiceOptions {
 
 export interface Sen {
   app: FastifyInstance;
+  /** The embedded MQTT broker, when Sen runs one. */
+  mqttPort?: number;
   services: Services;
   seeded: Awaited<ReturnType<Services["seed"]>>;
   close(): Promise<void>;
@@ -135,15 +151,26 @@ export interface Sen {
 
 export async function createSen(opts: SenOptions): Promise<Sen> {
   const services = await openServices(opts);
-  const { config, logger, db, audit, bus, accounts, geo } = services;
+  const { config, logger, db, audit, bus, accounts, geo, iot } = services;
   try {
     const seeded = await services.seed();
     await geo.loadIndex();
+    await iot.load();
     await bus.start();
+    // Devices connect to the embedded broker unless an external one is configured.
+    const broker: EmbeddedBroker | undefined = config.mqttUrl
+      ? undefined
+      : await startEmbeddedBroker(iot, { port: config.mqttPort, host: config.host, log: logger });
+    const commands = commandService({ db, audit, store: iot.store, transport: () => broker });
+    const iotTick = setInterval(() => void iot.tick().catch((err) => logger.warn({ err }, "device activity update failed")), 5_000);
+    iotTick.unref();
     // Housekeeping: old events (beyond the replay window) and dead sessions. Idempotent, so every
     // node may run it.
     const housekeeping = setInterval(
-      () => void Promise.all([bus.prune(EVENT_RETENTION_DAYS), accounts.store.deleteOldSessions()]).catch((err) => logger.warn({ err }, "housekeeping failed")),
+      () =>
+        void Promise.all([bus.prune(EVENT_RETENTION_DAYS), accounts.store.deleteOldSessions(), iot.applyRetention()]).catch((err) =>
+          logger.warn({ err }, "housekeeping failed"),
+        ),
       3_600_000,
     );
     housekeeping.unref();
@@ -152,7 +179,14 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
       opts.web === false || !config.web ? undefined : await ensureWebBuilt(ROOT, logger).catch((err) => void logger.error({ err }, "web console build failed"));
 
     const app = await createHttpServer({ config, logger, accounts, audit, version: VERSION });
-    app.addHook("onClose", async () => clearInterval(housekeeping));
+    app.addHook("onClose", async () => {
+      clearInterval(housekeeping);
+      clearInterval(iotTick);
+      // Devices stop sending first; then whatever they sent and was acknowledged is written.
+      await broker?.close();
+      await iot.drain();
+      await iot.tick().catch(() => undefined);
+    });
     typed(app).get(
       "/api/health",
       {
@@ -192,6 +226,7 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     auditRoutes(app, audit);
     eventRoutes(app, bus, { heartbeatMs: opts.heartbeatMs ?? 15_000 });
     geoRoutes(app, geo);
+    iotRoutes(app, iot, commands);
     let provinceName: string | undefined;
     ogcRoutes(app, geo, { provinceName: async () => (provinceName ??= (await geo.get(config.province)).fullName) });
     await webRoutes(app, dist);
@@ -199,6 +234,7 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
 
     return {
       app,
+      mqttPort: broker?.port,
       services,
       seeded,
       async close() {

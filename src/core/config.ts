@@ -6,6 +6,8 @@ export interface Config {
   port: number;
   host: string;
   mqttPort: number;
+  /** An external broker (mqtt://…); unset = the embedded broker on mqttPort. */
+  mqttUrl?: string;
   dataDir: string;
   databaseUrl?: string;
   adminPassword?: string;
@@ -84,8 +86,18 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const mqttUrl = env.MQTT_URL?.trim() || undefined;
+  if (mqttUrl) {
+    let ok = false;
+    try {
+      ok = ["mqtt:", "mqtts:", "tcp:", "ssl:"].includes(new URL(mqttUrl).protocol);
+    } catch {}
+    if (!ok) throw new ConfigError("MQTT_URL", "must be an mqtt:// or mqtts:// URL (unset it to use the embedded broker)");
+  }
+
   return {
     port: int(env, "PORT", 8080, 0, 65535),
+    mqttUrl,
     host,
     mqttPort: int(env, "MQTT_PORT", 1883, 0, 65535),
     dataDir: path.resolve(env.SEN_DATA_DIR?.trim() || "./var"),

@@ -1,0 +1,291 @@
+// SQL of the IoT module: profiles, devices, telemetry (raw, latest, rollups) and commands.
+import type { Db } from "../core/db.ts";
+import type { KeySpec, RuleSpec } from "./types.ts";
+
+export interface ProfileRow {
+  id: string;
+  name: string;
+  name_en: string;
+  type: string;
+  keys: Record<string, KeySpec>;
+  inactivity_timeout_s: number;
+  retention_days: number;
+  rules: RuleSpec[];
+}
+
+export interface DeviceRow {
+  id: string;
+  no: number;
+  name: string;
+  type: string;
+  profile_id: string;
+  lat: number | null;
+  lon: number | null;
+  commune_code: string | null;
+  agency_code: string | null;
+  enabled: boolean;
+  token_hash: string;
+  mqtt_username: string | null;
+  mqtt_password_hash: string | null;
+  attributes: Record<string, unknown>;
+  server_attributes: Record<string, unknown>;
+  rules: RuleSpec[];
+  last_seen_at: Date | null;
+  accepted: number;
+  rejected: number;
+  last_rejection: string | null;
+  last_rejection_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface PointRow {
+  device_no: number;
+  key: string;
+  ts: Date;
+  num: number | null;
+  val: unknown;
+  out_of_range: boolean;
+}
+
+export interface NewDevice {
+  id: string;
+  name: string;
+  type: string;
+  profileId: string;
+  lat: number | null;
+  lon: number | null;
+  commune: string | null;
+  agency: string | null;
+  tokenHash: string;
+  mqttUsername: string | null;
+  mqttPasswordHash: string | null;
+  serverAttributes: Record<string, unknown>;
+  rules: RuleSpec[];
+}
+
+/** Columns of one batch of points, as parallel arrays (one unnest() insert per batch). */
+export interface PointColumns {
+  deviceNo: number[];
+  key: string[];
+  ts: Date[];
+  num: Array<number | null>;
+  val: Array<string | null>;
+  outOfRange: boolean[];
+}
+
+export type Agg = "avg" | "min" | "max" | "sum" | "count";
+
+export function iotStore(db: Db) {
+  return {
+    // ---------- profiles
+    upsertProfile: (p: ProfileRow) =>
+      db.one<ProfileRow>(
+        `INSERT INTO iot.profiles (id, name, name_en, type, keys, inactivity_timeout_s, retention_days, rules)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_en = EXCLUDED.name_en, type = EXCLUDED.type, keys = EXCLUDED.keys,
+           inactivity_timeout_s = EXCLUDED.inactivity_timeout_s, retention_days = EXCLUDED.retention_days, rules = EXCLUDED.rules
+         RETURNING *`,
+        [p.id, p.name, p.name_en, p.type, JSON.stringify(p.keys), p.inactivity_timeout_s, p.retention_days, JSON.stringify(p.rules)],
+      ),
+    listProfiles: () => db.query<ProfileRow>("SELECT * FROM iot.profiles ORDER BY id"),
+    getProfile: (id: string) => db.one<ProfileRow>("SELECT * FROM iot.profiles WHERE id = $1", [id]),
+
+    // ---------- devices
+    insertDevice: (d: NewDevice) =>
+      db.one<DeviceRow>(
+        `INSERT INTO iot.devices (id, name, type, profile_id, lat, lon, commune_code, agency_code, token_hash, mqtt_username, mqtt_password_hash, server_attributes, rules)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING *`,
+        [
+          d.id,
+          d.name,
+          d.type,
+          d.profileId,
+          d.lat,
+          d.lon,
+          d.commune,
+          d.agency,
+          d.tokenHash,
+          d.mqttUsername,
+          d.mqttPasswordHash,
+          JSON.stringify(d.serverAttributes),
+          JSON.stringify(d.rules),
+        ],
+      ),
+    updateDevice: (
+      id: string,
+      p: Partial<{
+        name: string;
+        lat: number | null;
+        lon: number | null;
+        commune: string | null;
+        agency: string | null;
+        enabled: boolean;
+        serverAttributes: Record<string, unknown>;
+        rules: RuleSpec[];
+        tokenHash: string;
+        profileId: string;
+      }>,
+    ) => {
+      const sets: string[] = [];
+      const params: unknown[] = [id];
+      const set = (col: string, v: unknown) => {
+        params.push(v);
+        sets.push(`${col} = $${params.length}`);
+      };
+      if (p.name !== undefined) set("name", p.name);
+      if (p.lat !== undefined) set("lat", p.lat);
+      if (p.lon !== undefined) set("lon", p.lon);
+      if (p.commune !== undefined) set("commune_code", p.commune);
+      if (p.agency !== undefined) set("agency_code", p.agency);
+      if (p.enabled !== undefined) set("enabled", p.enabled);
+      if (p.serverAttributes !== undefined) set("server_attributes", JSON.stringify(p.serverAttributes));
+      if (p.rules !== undefined) set("rules", JSON.stringify(p.rules));
+      if (p.tokenHash !== undefined) set("token_hash", p.tokenHash);
+      if (p.profileId !== undefined) set("profile_id", p.profileId);
+      sets.push("updated_at = now()");
+      return db.one<DeviceRow>(`UPDATE iot.devices SET ${sets.join(", ")} WHERE id = $1 RETURNING *`, params);
+    },
+    mergeAttributes: (id: string, attrs: Record<string, unknown>) =>
+      db.query("UPDATE iot.devices SET attributes = attributes || $2::jsonb WHERE id = $1", [id, JSON.stringify(attrs)]),
+    getDevice: (id: string) => db.one<DeviceRow>("SELECT * FROM iot.devices WHERE id = $1", [id]),
+    allDevices: () => db.query<DeviceRow>("SELECT * FROM iot.devices ORDER BY no"),
+    deleteDevice: (id: string) => db.one<DeviceRow>("DELETE FROM iot.devices WHERE id = $1 RETURNING *", [id]),
+    /** Persist the in-memory activity counters of many devices in one statement. */
+    saveStats: (s: {
+      id: string[];
+      lastSeen: Array<Date | null>;
+      accepted: number[];
+      rejected: number[];
+      lastRejection: Array<string | null>;
+      lastRejectionAt: Array<Date | null>;
+    }) =>
+      db.query(
+        `UPDATE iot.devices d SET last_seen_at = s.last_seen, accepted = s.accepted, rejected = s.rejected,
+           last_rejection = s.last_rejection, last_rejection_at = s.last_rejection_at
+         FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[])
+           AS s(id, last_seen, accepted, rejected, last_rejection, last_rejection_at)
+         WHERE d.id = s.id`,
+        [s.id, s.lastSeen, s.accepted, s.rejected, s.lastRejection, s.lastRejectionAt],
+      ),
+
+    // ---------- telemetry
+    /** Insert a batch: raw points (duplicates ignored), latest values, hourly and daily rollups. */
+    async insertPoints(c: PointColumns): Promise<number> {
+      const row = await db.one<{ n: number }>(
+        `WITH input AS (
+           SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::float8[], $5::jsonb[], $6::bool[])
+             AS t(device_no, key, ts, num, val, oor)
+         ), ins AS (
+           INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range)
+           SELECT device_no, key, ts, num, val, oor FROM input
+           ON CONFLICT (device_no, key, ts) DO NOTHING
+           RETURNING device_no, key, ts, num, out_of_range
+         ), good AS (
+           SELECT * FROM ins WHERE num IS NOT NULL AND NOT out_of_range
+         ), hourly AS (
+           INSERT INTO iot.rollup_hour AS r (device_no, key, bucket, n, sum, min, max)
+           SELECT device_no, key, date_trunc('hour', ts), count(*), sum(num), min(num), max(num) FROM good GROUP BY 1, 2, 3
+           ON CONFLICT (device_no, key, bucket) DO UPDATE
+             SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)
+           RETURNING 1
+         ), daily AS (
+           INSERT INTO iot.rollup_day AS r (device_no, key, bucket, n, sum, min, max)
+           SELECT device_no, key, date_trunc('day', ts, 'Asia/Ho_Chi_Minh'), count(*), sum(num), min(num), max(num) FROM good GROUP BY 1, 2, 3
+           ON CONFLICT (device_no, key, bucket) DO UPDATE
+             SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)
+           RETURNING 1
+         ), newest AS (
+           INSERT INTO iot.latest AS l (device_no, key, ts, num, val, out_of_range)
+           SELECT DISTINCT ON (device_no, key) device_no, key, ts, num, val, oor FROM input ORDER BY device_no, key, ts DESC
+           ON CONFLICT (device_no, key) DO UPDATE
+             SET ts = EXCLUDED.ts, num = EXCLUDED.num, val = EXCLUDED.val, out_of_range = EXCLUDED.out_of_range
+             WHERE l.ts <= EXCLUDED.ts
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM ins)::int AS n, (SELECT count(*) FROM hourly) + (SELECT count(*) FROM daily) + (SELECT count(*) FROM newest) AS side`,
+        [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange],
+      );
+      return Number(row?.n ?? 0);
+    },
+
+    latest: (deviceNo: number) => db.query<PointRow>("SELECT * FROM iot.latest WHERE device_no = $1 ORDER BY key", [deviceNo]),
+    allLatest: () => db.query<PointRow>("SELECT * FROM iot.latest"),
+
+    history: (deviceNo: number, keys: string[] | null, from: Date, to: Date, limit: number) =>
+      db.query<PointRow>(
+        `SELECT * FROM iot.telemetry WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4
+         ORDER BY key, ts LIMIT $5`,
+        [deviceNo, keys, from, to, limit],
+      ),
+
+    /**
+     * Aggregates per key and interval. Whole hours and days read the rollups (so a year of
+     * minute data is a few thousand rows), shorter intervals the raw points.
+     */
+    aggregate(deviceNo: number, keys: string[] | null, from: Date, to: Date, intervalSeconds: number, agg: Agg) {
+      const source = intervalSeconds % 86_400 === 0 ? "iot.rollup_day" : intervalSeconds % 3_600 === 0 ? "iot.rollup_hour" : null;
+      const expr: Record<Agg, [string, string]> = {
+        avg: ["avg(num)", "sum(sum) / nullif(sum(n), 0)"],
+        min: ["min(num)", "min(min)"],
+        max: ["max(num)", "max(max)"],
+        sum: ["sum(num)", "sum(sum)"],
+        count: ["count(num)", "sum(n)"],
+      };
+      // Buckets are aligned to local (Vietnam) midnight for whole days.
+      const bucket = (col: string) =>
+        intervalSeconds % 86_400 === 0
+          ? `to_timestamp(floor((extract(epoch from ${col}) + 25200) / $5) * $5 - 25200)`
+          : `to_timestamp(floor(extract(epoch from ${col}) / $5) * $5)`;
+      const sql = source
+        ? `SELECT key, ${bucket("bucket")} AS bucket, (${expr[agg][1]})::float8 AS value, sum(n)::int AS n
+           FROM ${source} WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND bucket >= $3 AND bucket < $4
+           GROUP BY 1, 2 ORDER BY 1, 2`
+        : `SELECT key, ${bucket("ts")} AS bucket, (${expr[agg][0]})::float8 AS value, count(num)::int AS n
+           FROM iot.telemetry WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4
+             AND num IS NOT NULL AND NOT out_of_range
+           GROUP BY 1, 2 ORDER BY 1, 2`;
+      return db.query<{ key: string; bucket: Date; value: number | null; n: number }>(sql, [deviceNo, keys, from, to, intervalSeconds]);
+    },
+
+    /** Drop raw points older than each profile's retention (rollups stay). */
+    applyRetention: () =>
+      db.query(
+        `DELETE FROM iot.telemetry t USING iot.devices d JOIN iot.profiles p ON p.id = d.profile_id
+         WHERE t.device_no = d.no AND t.ts < now() - make_interval(days => p.retention_days)`,
+      ),
+
+    // ---------- commands
+    insertCommand: (c: { deviceId: string; method: string; params: unknown; twoWay: boolean; status: string; timeoutMs: number; createdBy: string }) =>
+      db.one<{ id: string; created_at: Date }>(
+        `INSERT INTO iot.commands (device_id, method, params, two_way, status, timeout_ms, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id, created_at`,
+        [c.deviceId, c.method, JSON.stringify(c.params ?? null), c.twoWay, c.status, c.timeoutMs, c.createdBy],
+      ),
+    completeCommand: (id: string, status: string, response: unknown, error: string | null) =>
+      db.one<CommandRow>("UPDATE iot.commands SET status = $2, response = $3, error = $4, completed_at = now() WHERE id = $1 RETURNING *", [
+        id,
+        status,
+        response === undefined ? null : JSON.stringify(response),
+        error,
+      ]),
+    listCommands: (deviceId: string, limit: number) =>
+      db.query<CommandRow>("SELECT * FROM iot.commands WHERE device_id = $1 ORDER BY created_at DESC LIMIT $2", [deviceId, limit]),
+  };
+}
+
+export interface CommandRow {
+  id: string;
+  device_id: string;
+  method: string;
+  params: unknown;
+  two_way: boolean;
+  status: string;
+  response: unknown;
+  error: string | null;
+  timeout_ms: number;
+  created_by: string;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+export type IotStore = ReturnType<typeof iotStore>;
