@@ -67,7 +67,7 @@ export async function startEmbeddedBroker(
         : password?.length
           ? (iot.byMqttCredentials(username, password.toString()) ?? iot.byToken(username))
           : iot.byToken(username);
-      if (!device || !device.row.enabled) {
+      if (!device?.row.enabled) {
         stats.authFailures++;
         const err = Object.assign(new Error("Bad user name or password"), { returnCode: 4 as const });
         return done(err, null);

@@ -566,7 +566,10 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
       const d = mustGet(id);
       const rows = await store.history(d.row.no, q.keys?.length ? q.keys : null, q.from, q.to, q.limit);
       const out: Record<string, Array<{ ts: string; value: unknown; outOfRange?: true }>> = {};
-      for (const r of rows) (out[r.key] ??= []).push(pointOut(r));
+      for (const r of rows) {
+        out[r.key] ??= [];
+        out[r.key].push(pointOut(r));
+      }
       return out;
     },
 
@@ -576,7 +579,10 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
         throw badRequest("That range at that interval gives over 10,000 buckets; choose a longer interval.");
       const rows = await store.aggregate(d.row.no, q.keys?.length ? q.keys : null, q.from, q.to, q.intervalSeconds, q.agg);
       const out: Record<string, Array<{ ts: string; value: number | null; count: number }>> = {};
-      for (const r of rows) (out[r.key] ??= []).push({ ts: new Date(r.bucket).toISOString(), value: r.value, count: r.n });
+      for (const r of rows) {
+        out[r.key] ??= [];
+        out[r.key].push({ ts: new Date(r.bucket).toISOString(), value: r.value, count: r.n });
+      }
       return out;
     },
 
