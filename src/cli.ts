@@ -54,6 +54,9 @@ async function start(config: Config): Promise<void> {
     `Sen ${sen.services.config.province === "82" ? "– Tỉnh Đồng Tháp " : ""}is running at ${url}  (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     `  database: ${sen.services.db.driver === "pglite" ? `embedded PostgreSQL in ${config.dataDir}` : "PostgreSQL server (DATABASE_URL)"}`,
     `  console:  ${url}/        citizen app: ${url}/app/        API docs: ${url}/api/docs`,
+    sen.mqttPort
+      ? `  devices:  mqtt://${new URL(url).hostname}:${sen.mqttPort} (access token as MQTT user name)`
+      : `  devices:  through the external broker ${config.mqttUrl?.replace(/\/\/[^@]*@/, "//")}`,
   ];
   const admin = sen.seeded.admin;
   if (admin?.generated) lines.push(`  sign in as "admin" with password: ${admin.password}   (shown once — change it after signing in)`);
