@@ -367,7 +367,10 @@ export function iotRoutes(fastify: FastifyInstance, iot: IotService, commands: C
     async (req, reply) => {
       visible(req.ctx.actor, req.params.id);
       const c = await commands.send(req.params.id, req.body, req.ctx.actor);
-      return reply.code(c.status === "offline" ? 409 : c.status === "timeout" ? 504 : 200).send(c);
+      if (c.status === "offline") throw new Problem(409, "device-offline", `${req.params.id} is not connected; the command was not delivered.`, { command: c });
+      if (c.status === "timeout")
+        throw new Problem(504, "device-timeout", `${req.params.id} did not answer within ${req.body.timeoutMs ?? 10_000} ms.`, { command: c });
+      return reply.send(c);
     },
   );
 

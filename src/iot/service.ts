@@ -517,6 +517,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
       }
       await store.mergeAttributes(d.row.id, attrs);
       d.row.attributes = { ...d.row.attributes, ...attrs };
+      d.accepted++;
       d.lastSeen = Date.now();
       dirty.add(d);
     },
