@@ -22,6 +22,7 @@ import { ensureWebBuilt, webRoutes } from "./core/web.ts";
 import { ogcRoutes } from "./geo/ogc.ts";
 import { geoRoutes } from "./geo/routes.ts";
 import { geoService } from "./geo/service.ts";
+import { OPS_MIGRATIONS, createOps } from "./ops/index.ts";
 import { IOT_MIGRATIONS, commandService, iotRoutes, iotService, seedProfiles, startEmbeddedBroker, type EmbeddedBroker } from "./iot/index.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -33,6 +34,7 @@ export const MIGRATIONS: MigrationSource[] = [
   { module: "core", dir: path.join(ROOT, "src/core/migrations") },
   { module: "geo", dir: path.join(ROOT, "src/geo/migrations") },
   { module: "iot", dir: IOT_MIGRATIONS },
+  { module: "ops", dir: OPS_MIGRATIONS },
 ];
 
 const SEED_LOCK = 0x53454e02;
@@ -89,6 +91,15 @@ export async function openServices({ config, logger = pino({ level: config.logLe
     agencyExists: async (code) => (await accounts.store.getAgency(code)) !== undefined,
     logger,
   });
+  const ops = createOps({
+    db,
+    audit,
+    bus,
+    agencyExists: async (code) => (await accounts.store.getAgency(code)) !== undefined,
+    userExists: async (id) => (await accounts.store.getUser(id)) !== undefined,
+  });
+  // Every committed batch of points goes through the rules; alarms follow.
+  iot.onPoints((device, rules, points) => ops.rules.onPoints(device, rules, points));
 
   return {
     config,
@@ -99,6 +110,7 @@ export async function openServices({ config, logger = pino({ level: config.logLe
     accounts,
     geo,
     iot,
+    ops,
     /** Load the province on first start (units, boundaries, agencies, admin); quick afterwards. */
     async seed(opts: { force?: boolean } = {}): Promise<{ firstStart: boolean; admin?: FirstAdmin; demoUsers: string[] }> {
       return db.withLock(SEED_LOCK, async () => {
@@ -125,6 +137,7 @@ export async function openServices({ config, logger = pino({ level: config.logLe
       });
     },
     async close(): Promise<void> {
+      ops.rules.stop();
       await bus.stop();
       await db.close();
       unlock();
@@ -151,7 +164,7 @@ export interface Sen {
 
 export async function createSen(opts: SenOptions): Promise<Sen> {
   const services = await openServices(opts);
-  const { config, logger, db, audit, bus, accounts, geo, iot } = services;
+  const { config, logger, db, audit, bus, accounts, geo, iot, ops } = services;
   try {
     const seeded = await services.seed();
     await geo.loadIndex();
@@ -162,7 +175,21 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
       ? undefined
       : await startEmbeddedBroker(iot, { port: config.mqttPort, host: config.host, log: logger });
     const commands = commandService({ db, audit, store: iot.store, transport: () => broker });
-    const iotTick = setInterval(() => void iot.tick().catch((err) => logger.warn({ err }, "device activity update failed")), 5_000);
+    const iotTick = setInterval(
+      () =>
+        void iot
+          .tick()
+          .then(() =>
+            ops.rules.checkSilence(
+              iot
+                .all()
+                .map((d) => ({ device: d.info, rules: d.rules, lastSeen: new Map(d.lastSeen === null ? d.keySeen : [...d.keySeen, ["*", d.lastSeen]]) })),
+              Date.now(),
+            ),
+          )
+          .catch((err) => logger.warn({ err }, "device activity update failed")),
+      5_000,
+    );
     iotTick.unref();
     // Housekeeping: old events (beyond the replay window) and dead sessions. Idempotent, so every
     // node may run it.
@@ -227,6 +254,7 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     eventRoutes(app, bus, { heartbeatMs: opts.heartbeatMs ?? 15_000 });
     geoRoutes(app, geo);
     iotRoutes(app, iot, commands);
+    ops.routes(app);
     let provinceName: string | undefined;
     ogcRoutes(app, geo, { provinceName: async () => (provinceName ??= (await geo.get(config.province)).fullName) });
     await webRoutes(app, dist);

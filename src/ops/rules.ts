@@ -201,7 +201,7 @@ export function conditionOf(rule: RuleSpec, s: RuleState): Condition | null {
 }
 
 /** The value an alarm shows for a state: the last reading (none for silence). */
-export function valueOf(s: RuleState): number | null {
+export function readingOf(s: RuleState): number | null {
   return s.kind === "nodata" ? null : s.lastValue;
 }
 

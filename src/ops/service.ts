@@ -203,10 +203,7 @@ export function alarmsService({ db, audit, bus, agencyExists, userExists }: Alar
     });
   }
 
-  const who = () => {
-    const { actor } = currentContext();
-    return { actor, name: actor.name, id: actor.id ?? null };
-  };
+  const who = (actor: Actor) => ({ name: actor.name, id: actor.id ?? null });
 
   /** Lock an alarm the caller may see, or 404 without telling which. */
   async function lockVisible(id: string, actor: Actor): Promise<AlarmRow> {
@@ -291,7 +288,7 @@ export function alarmsService({ db, audit, bus, agencyExists, userExists }: Alar
         };
         // A new, worse state must be seen again.
         if (change === "escalated") Object.assign(patch, { acknowledged: false, acked_at: null, acked_by: null });
-        const publishValue = change === "value" && (await store.notifiedBefore(row.id, VALUE_NOTIFY_SECONDS));
+        const publishValue = change === "value" && Date.now() - new Date(row.notified_at).getTime() >= VALUE_NOTIFY_SECONDS * 1000;
         if (change !== "value" || publishValue) patch.notified = true;
         const updated = await store.update(row.id, patch);
         if (change !== "value" || publishValue) {
@@ -329,8 +326,8 @@ export function alarmsService({ db, audit, bus, agencyExists, userExists }: Alar
       });
     },
 
-    /** Active alarms of a device (to rebuild rule state after a restart). */
-    activeForDevice: async (deviceId: string) => (await store.activeForDevice(deviceId)).map(toAlarmDto),
+    /** Active alarms of some devices (to rebuild rule state after a restart). */
+    activeForDevices: async (deviceIds: string[]) => (await store.activeForDevices(deviceIds)).map(toAlarmDto),
 
     // ---------- by people (audited)
 
@@ -338,7 +335,7 @@ export function alarmsService({ db, audit, bus, agencyExists, userExists }: Alar
       return db.tx(async () => {
         const row = await lockVisible(id, actor);
         if (row.acknowledged) throw conflict("This alarm is already acknowledged.");
-        const w = who();
+        const w = who(actor);
         const updated = await store.update(row.id, { acknowledged: true, acked_at: new Date(), acked_by: w.name });
         await store.addHistory({ alarmId: row.id, kind: "acknowledged", actor: w.name, actorId: w.id, details: { severity: row.severity } });
         await audit.record({
@@ -358,7 +355,7 @@ export function alarmsService({ db, audit, bus, agencyExists, userExists }: Alar
       return db.tx(async () => {
         const row = await lockVisible(id, actor);
         if (row.status === "cleared") throw conflict("This alarm is already cleared.");
-        const w = who();
+        const w = who(actor);
         const updated = await store.update(row.id, { status: "cleared", cleared_at: new Date(), cleared_by: w.name });
         await store.addHistory({ alarmId: row.id, kind: "cleared", actor: w.name, actorId: w.id, details: { by: "person", comment: text ?? null } });
         await audit.record({
@@ -384,7 +381,7 @@ export function alarmsService({ db, audit, bus, agencyExists, userExists }: Alar
         const agency = to.agency === undefined ? row.assignee_agency : to.agency;
         const user = to.user === undefined ? row.assignee_user : to.user;
         if (agency === row.assignee_agency && user === row.assignee_user) return toAlarmDto(row);
-        const w = who();
+        const w = who(actor);
         const updated = await store.update(row.id, { assignee_agency: agency, assignee_user: user });
         const details = { agency: { from: row.assignee_agency, to: agency }, user: { from: row.assignee_user, to: user } };
         await store.addHistory({ alarmId: row.id, kind: "assigned", actor: w.name, actorId: w.id, details });
@@ -400,14 +397,12 @@ export function alarmsService({ db, audit, bus, agencyExists, userExists }: Alar
       if (body.length > 2000) throw badRequest("A comment has at most 2000 characters.", { errors: [{ path: "/text", message: "too long" }] });
       return db.tx(async () => {
         const row = await lockVisible(id, actor);
-        const w = who();
+        const w = who(actor);
         const updated = await store.update(row.id, {});
-        await store.addHistory({ alarmId: row.id, kind: "commented", actor: w.name, actorId: w.id, details: { text: body } });
+        const entry = await store.addHistory({ alarmId: row.id, kind: "commented", actor: w.name, actorId: w.id, details: { text: body } });
         await audit.record({ action: "alarm.comment", targetType: "alarm", targetId: row.id, details: { device: row.device_id, length: body.length } });
         await publish(updated, "commented");
-        const last = (await store.history(row.id)).at(-1);
-        if (!last) throw new Error("comment insert returned nothing");
-        return toHistoryDto(last);
+        return toHistoryDto(entry);
       });
     },
 

@@ -152,14 +152,8 @@ export function alarmsStore(db: Db) {
 
     get: (id: string) => db.one<AlarmRow>("SELECT * FROM ops.alarms WHERE id = $1", [id]),
 
-    /** Whether the scope may see the alarm. */
-    async visible(id: string, scope: Scope): Promise<boolean> {
-      const params: unknown[] = [id];
-      const where = scoped(scope, ["id = $1"], params);
-      return (await db.one(`SELECT 1 AS ok FROM ops.alarms WHERE ${where.join(" AND ")}`, params)) !== undefined;
-    },
-
-    activeForDevice: (deviceId: string) => db.query<AlarmRow>("SELECT * FROM ops.alarms WHERE device_id = $1 AND status = 'active'", [deviceId]),
+    activeForDevices: (deviceIds: string[]) =>
+      db.query<AlarmRow>("SELECT * FROM ops.alarms WHERE device_id = ANY($1::text[]) AND status = 'active'", [deviceIds]),
 
     async update(id: string, patch: AlarmPatch): Promise<AlarmRow> {
       const sets: string[] = ["updated_at = clock_timestamp()"];
@@ -178,23 +172,22 @@ export function alarmsStore(db: Db) {
       return row;
     },
 
-    /** Whether the last published value update of an alarm is at least `seconds` old. */
-    async notifiedBefore(id: string, seconds: number): Promise<boolean> {
-      const r = await db.one<{ due: boolean }>("SELECT notified_at <= clock_timestamp() - make_interval(secs => $2) AS due FROM ops.alarms WHERE id = $1", [
-        id,
-        seconds,
-      ]);
-      return r?.due ?? false;
-    },
-
-    async addHistory(h: { alarmId: string; kind: HistoryKind; actor: string; actorId?: string | null; details?: Record<string, unknown> }): Promise<void> {
-      await db.query("INSERT INTO ops.alarm_history (alarm_id, kind, actor, actor_id, details) VALUES ($1, $2, $3, $4, $5)", [
+    async addHistory(h: {
+      alarmId: string;
+      kind: HistoryKind;
+      actor: string;
+      actorId?: string | null;
+      details?: Record<string, unknown>;
+    }): Promise<HistoryRow> {
+      const row = await db.one<HistoryRow>("INSERT INTO ops.alarm_history (alarm_id, kind, actor, actor_id, details) VALUES ($1, $2, $3, $4, $5) RETURNING *", [
         h.alarmId,
         h.kind,
         h.actor,
         h.actorId ?? null,
         JSON.stringify(h.details ?? {}),
       ]);
+      if (!row) throw new Error("history insert returned nothing");
+      return row;
     },
 
     history: (alarmId: string) => db.query<HistoryRow>("SELECT * FROM ops.alarm_history WHERE alarm_id = $1 ORDER BY id", [alarmId]),
