@@ -23,6 +23,8 @@ import { ogcRoutes } from "./geo/ogc.ts";
 import { geoRoutes } from "./geo/routes.ts";
 import { geoService } from "./geo/service.ts";
 import { OPS_MIGRATIONS, createOps } from "./ops/index.ts";
+import { startExternalMqtt } from "./iot/mqtt-external.ts";
+import { type Simulator, ensureDemoDevices, loadDemoFleet, startSimulator } from "./iot/simulator.ts";
 import { IOT_MIGRATIONS, commandService, iotRoutes, iotService, seedProfiles, startEmbeddedBroker, type EmbeddedBroker } from "./iot/index.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -127,6 +129,10 @@ export async function openServices({ config, logger = pino({ level: config.logLe
         // Device profiles: on first start, and once for a database that predates the IoT module.
         await iot.load();
         if (firstStart || opts.force || iot.listProfiles().length === 0) await db.tx(() => seedProfiles(iot, DATA_DIR));
+        if (config.demo) {
+          const created = await ensureDemoDevices(iot, loadDemoFleet(DATA_DIR));
+          if (created) logger.info({ created }, "demo devices registered");
+        }
         const admin = await seedAdmin(accounts, config.adminPassword, `UBND-${config.province}`);
         let demoUsers: string[] = [];
         if (config.demo) {
@@ -174,7 +180,20 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     const broker: EmbeddedBroker | undefined = config.mqttUrl
       ? undefined
       : await startEmbeddedBroker(iot, { port: config.mqttPort, host: config.host, log: logger });
-    const commands = commandService({ db, audit, store: iot.store, transport: () => broker });
+    const external = config.mqttUrl ? await startExternalMqtt(iot, { url: config.mqttUrl, log: logger }) : undefined;
+    const commands = commandService({ db, audit, store: iot.store, transport: () => broker ?? external });
+    // Other Sen processes on this database change devices and ingest data too.
+    bus.subscribe((e) => {
+      if (e.topic.startsWith("iot.")) void iot.follow(e).catch((err) => logger.warn({ err }, "following another node's device change failed"));
+    });
+    // SEN_DEMO=1: the demo fleet publishes over real MQTT to the embedded broker, as devices would.
+    let demoSim: Simulator | undefined;
+    if (config.demo && broker)
+      demoSim = await startSimulator({
+        mqttUrl: `mqtt://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${broker.port}`,
+        devices: loadDemoFleet(DATA_DIR),
+        log: (m: string) => logger.info(`simulator: ${m}`),
+      });
     const iotTick = setInterval(
       () =>
         void iot
@@ -207,10 +226,12 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
 
     const app = await createHttpServer({ config, logger, accounts, audit, version: VERSION });
     app.addHook("onClose", async () => {
+      await demoSim?.stop();
       clearInterval(housekeeping);
       clearInterval(iotTick);
       // Devices stop sending first; then whatever they sent and was acknowledged is written.
       await broker?.close();
+      await external?.close();
       await iot.drain();
       await iot.tick().catch(() => undefined);
     });

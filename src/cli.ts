@@ -8,6 +8,7 @@ import { SYSTEM, runWithContext } from "./core/context.ts";
 import { MigrationError } from "./core/migrate.ts";
 import { DEMO_PASSWORD } from "./core/seed.ts";
 import { ensureWebBuilt } from "./core/web.ts";
+import { runSimulateCommand } from "./iot/simulator.ts";
 import pino from "pino";
 
 const HELP = `Sen — the province's digital operations platform
@@ -24,6 +25,9 @@ Usage: sen <command> [options]
   apikey create               create an API key for a machine client (printed once)
       --name NAME --permission P (repeatable) --agency CODE --expires-days N (default 365)
   build-web                   build the web console into web/dist
+  simulate                    run the demo devices against a running Sen over MQTT
+      --url http://localhost:8080 --mqtt mqtt://localhost:1883 --speed N --interval S --no-faults
+      (registers them with SEN_API_KEY or SEN_ADMIN_PASSWORD)
 `;
 
 const cliActor = () => ({ ...SYSTEM, name: `cli:${os.userInfo().username}` });
@@ -89,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command ? 0 : 1;
   }
+  // The simulator is a client of a running Sen; it does not need the server's configuration.
+  if (command === "simulate") return runSimulateCommand(rest, process.env);
   const config = loadConfig();
 
   switch (command) {

@@ -110,7 +110,7 @@ interface ClientInternals {
 }
 
 /** A payload the service refused because it is busy, not because it is bad: retry, do not ack. */
-const isTransient = (err: unknown) => !(err instanceof PayloadError) || err.message.startsWith("server busy");
+const isTransient = (err: unknown) => !(err instanceof PayloadError);
 
 export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptions): Promise<ExternalMqtt> {
   const log = opts.log;
@@ -137,7 +137,7 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
   const stopped = new Promise<void>((r) => {
     stop = r;
   });
-  let lastLog = 0;
+  const lastLog = new Map<string, number>(); // message → when last logged
 
   const options: IClientOptions = {
     clientId,
@@ -185,8 +185,8 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
 
   function logLimited(level: "warn" | "error", obj: object, msg: string) {
     const now = Date.now();
-    if (now - lastLog < LOG_EVERY_MS) return;
-    lastLog = now;
+    if (now - (lastLog.get(msg) ?? 0) < LOG_EVERY_MS) return;
+    lastLog.set(msg, now);
     log?.[level](obj, msg);
   }
 
@@ -259,7 +259,7 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
   client.on("connect", (ack) => {
     count("connects");
     conn = undefined;
-    lastLog = 0;
+    lastLog.clear();
     log?.info?.({ broker: where, clientId, sessionPresent: ack.sessionPresent }, "external MQTT broker connected");
     subscribe();
   });
@@ -307,8 +307,8 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
     connected: () => client.connected,
 
     async sendRequest(deviceId, requestId, payload) {
-      const device = iot.byTopicName(deviceId);
-      if (!device || device.row.id !== deviceId || !client.connected || closing) return false;
+      const device = iot.byDeviceId(deviceId);
+      if (!device || !client.connected || closing) return false;
       // The broker cannot tell whether the device is connected: a request to an offline device is
       // published all the same and the command times out.
       if (rpcPending.size >= MAX_RPC_PENDING) rpcPending.delete(rpcPending.keys().next().value as string);

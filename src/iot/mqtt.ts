@@ -83,7 +83,8 @@ export async function startEmbeddedBroker(
       // A rejected message is still acknowledged (so a device does not resend poison forever),
       // counted on the device with its reason, and never forwarded.
       const refused = (err: unknown) => {
-        if (!(err instanceof PayloadError)) return done(err as Error); // database trouble: no ack, the device resends
+        // Database trouble or "busy": no ack; the client is disconnected and resends on reconnect.
+        if (!(err instanceof PayloadError)) return done(err as Error);
         done(null);
       };
       if (topic === TELEMETRY) {

@@ -414,7 +414,7 @@ export function iotRoutes(fastify: FastifyInstance, iot: IotService, commands: C
           else await iot.ingestAttributes(device, req.body, true);
         } catch (err) {
           if (err instanceof PayloadError) throw badRequest(err.message);
-          throw new Problem(503, "unavailable", "The data could not be stored; send it again.");
+          throw new Problem(503, "unavailable", "The data could not be stored now; send it again.");
         }
         return {};
       },

@@ -5,7 +5,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypt
 import type { Db } from "../core/db.ts";
 import { badRequest, conflict, notFound, Problem } from "../core/errors.ts";
 import type { AuditService } from "../core/audit/service.ts";
-import type { EventBus } from "../core/events/bus.ts";
+import type { EventBus, SenEvent, SenEvents } from "../core/events/bus.ts";
 import { PayloadError, attributesOf, parseJson, telemetryPoints } from "./payload.ts";
 import { type Agg, type DeviceRow, type PointColumns, type PointRow, type ProfileRow, iotStore } from "./store.ts";
 import type { DeviceInfo, RuleSpec, TelemetryPoint, TelemetryValue } from "./types.ts";
@@ -19,6 +19,9 @@ declare module "../core/events/bus.ts" {
     "iot.device.status": { id: string; online: boolean; lastSeenAt: string | null };
   }
 }
+
+/** Sen cannot take more right now: the sender should retry (never acknowledged as stored). */
+export class BusyError extends Error {}
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -34,6 +37,8 @@ export interface CachedDevice {
   info: DeviceInfo;
   rules: RuleSpec[];
   lastSeen: number | null;
+  /** Last arrival time handed out as a timestamp (ms). */
+  lastArrivalTs: number;
   /** Last time of data per key, for no-data rules. */
   keySeen: Map<string, number>;
   accepted: number;
@@ -136,6 +141,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
       info: toInfo(row),
       rules: [],
       lastSeen: row.last_seen_at ? new Date(row.last_seen_at).getTime() : null,
+      lastArrivalTs: 0,
       keySeen: new Map(),
       accepted: Number(row.accepted),
       rejected: Number(row.rejected),
@@ -231,7 +237,13 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
             cols.outOfRange.push(pt.outOfRange);
           }
         try {
-          await db.tx(() => store.insertPoints(cols));
+          await db.tx(async () => {
+            const inserted = await store.insertPoints(cols);
+            const { hour, day } = rollups(inserted);
+            await store.addRollups("hour", hour);
+            await store.addRollups("day", day);
+            await store.setLatest(newest(cols));
+          });
         } catch (err) {
           logger?.error({ err }, "telemetry batch failed; its messages are not acknowledged");
           for (const p of batch) p.reject(err as Error);
@@ -337,7 +349,10 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
       if (!/^[A-Za-z0-9_-]{8,64}$/.test(accessToken)) throw badRequest("An access token has 8–64 characters: letters, digits, _ or -.");
       if (byToken.has(sha256(accessToken))) throw conflict("This access token is already used by another device.");
       if (byId.has(id)) throw conflict(`A device with id ${id} exists.`);
-      if (input.mqttUsername && byMqttUser.has(input.mqttUsername)) throw conflict(`The MQTT user name ${input.mqttUsername} is taken.`);
+      // External-broker topics name a device by MQTT user name or id: the two must never collide.
+      if (input.mqttUsername && (byMqttUser.has(input.mqttUsername) || byId.has(input.mqttUsername) || input.mqttUsername === "sen"))
+        throw conflict(`The MQTT user name ${input.mqttUsername} is taken.`);
+      if (byMqttUser.has(id)) throw conflict(`The id ${id} is another device's MQTT user name.`);
       const row = await db.tx(async () => {
         const r = await store.insertDevice({
           id,
@@ -419,6 +434,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
         const r = await store.updateDevice(id, { tokenHash: sha256(accessToken) });
         if (!r) throw notFound();
         await audit.record({ action: "device.token.regenerate", targetType: "device", targetId: id });
+        await bus.publish("iot.device.updated", { id, name: r.name, enabled: r.enabled }, audienceOf(d));
         return r;
       });
       return { device: toDto(cache(row, d)), accessToken };
@@ -477,7 +493,37 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
       return d;
     },
     /** A device by id or MQTT user name (external-broker topics carry one of these). */
-    byTopicName: (name: string) => byId.get(name) ?? byMqttUser.get(name),
+    byDeviceId: (id: string): CachedDevice | undefined => byId.get(id),
+    byTopicName(name: string): CachedDevice | undefined {
+      const byUser = byMqttUser.get(name);
+      if (byUser) return byUser;
+      const d = byId.get(name);
+      return d && !d.row.mqtt_username ? d : undefined;
+    },
+
+    /**
+     * Follow changes made by other Sen processes on the same database: re-read a device that was
+     * created, changed or deleted, and take over the latest values they ingested.
+     */
+    async follow(e: SenEvent): Promise<void> {
+      if (e.topic === "iot.device.created" || e.topic === "iot.device.updated" || e.topic === "iot.device.deleted") {
+        const id = (e.payload as { id: string }).id;
+        const row = await store.getDevice(id);
+        const known = byId.get(id);
+        if (row) cache(row, known);
+        else if (known) uncache(known);
+      } else if (e.topic === "iot.telemetry") {
+        for (const u of (e.payload as SenEvents["iot.telemetry"]).devices) {
+          const d = byId.get(u.id);
+          if (!d) continue;
+          for (const [key, value] of Object.entries(u.values)) {
+            const cur = d.latest.get(key);
+            if (!cur || cur.ts < u.ts) d.latest.set(key, { ts: u.ts, value, outOfRange: false });
+          }
+          if (!d.lastSeen || d.lastSeen < u.ts) d.lastSeen = u.ts;
+        }
+      }
+    },
 
     // ---------- ingest
     /**
@@ -486,10 +532,14 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
      */
     async ingestTelemetry(d: CachedDevice, raw: Buffer | string | unknown, parsed = false): Promise<number> {
       let points: TelemetryPoint[];
+      if (queuedPoints > MAX_QUEUED_POINTS) throw new BusyError("server busy: too many points waiting to be written; retry");
       try {
         if (!d.row.enabled) throw new PayloadError("device is disabled");
-        points = telemetryPoints(parsed ? raw : parseJson(raw as Buffer | string), Date.now(), d.profile.keys);
-        if (queuedPoints + points.length > MAX_QUEUED_POINTS) throw new PayloadError("server busy: too many points waiting to be written; retry");
+        // Points without their own ts get the arrival time, strictly increasing per device, so
+        // two messages in one millisecond are two points, not one.
+        const now = Math.max(Date.now(), d.lastArrivalTs + 1);
+        d.lastArrivalTs = now;
+        points = telemetryPoints(parsed ? raw : parseJson(raw as Buffer | string), now, d.profile.keys);
       } catch (err) {
         reject(d, (err as Error).message);
         throw err;
@@ -589,6 +639,65 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
 
     applyRetention: () => store.applyRetention(),
     store,
+  };
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+// Vietnam keeps UTC+7 all year (no daylight saving), so its days start at 17:00 UTC.
+const VN_OFFSET_MS = 7 * HOUR_MS;
+
+type Buckets = { deviceNo: number[]; key: string[]; bucket: Date[]; n: number[]; sum: number[]; min: number[]; max: number[] };
+
+/** Hourly and daily sums of a batch's good numeric points, so rollups cost a few rows per batch. */
+export function rollups(c: PointColumns): { hour: Buckets; day: Buckets } {
+  const acc = (size: number, offset: number) => {
+    const m = new Map<string, { d: number; k: string; b: number; n: number; sum: number; min: number; max: number }>();
+    for (let i = 0; i < c.deviceNo.length; i++) {
+      const v = c.num[i];
+      if (v === null || c.outOfRange[i]) continue;
+      const t = c.ts[i].getTime();
+      const b = Math.floor((t + offset) / size) * size - offset;
+      const id = `${c.deviceNo[i]}\u0000${c.key[i]}\u0000${b}`;
+      const e = m.get(id);
+      if (e) {
+        e.n++;
+        e.sum += v;
+        if (v < e.min) e.min = v;
+        if (v > e.max) e.max = v;
+      } else m.set(id, { d: c.deviceNo[i], k: c.key[i], b, n: 1, sum: v, min: v, max: v });
+    }
+    const out: Buckets = { deviceNo: [], key: [], bucket: [], n: [], sum: [], min: [], max: [] };
+    for (const e of m.values()) {
+      out.deviceNo.push(e.d);
+      out.key.push(e.k);
+      out.bucket.push(new Date(e.b));
+      out.n.push(e.n);
+      out.sum.push(e.sum);
+      out.min.push(e.min);
+      out.max.push(e.max);
+    }
+    return out;
+  };
+  return { hour: acc(HOUR_MS, 0), day: acc(DAY_MS, VN_OFFSET_MS) };
+}
+
+/** The newest point per device and key of a batch. */
+function newest(c: PointColumns): PointColumns {
+  const best = new Map<string, number>();
+  for (let i = 0; i < c.deviceNo.length; i++) {
+    const id = `${c.deviceNo[i]}\u0000${c.key[i]}`;
+    const j = best.get(id);
+    if (j === undefined || c.ts[j].getTime() <= c.ts[i].getTime()) best.set(id, i);
+  }
+  const idx = [...best.values()];
+  return {
+    deviceNo: idx.map((i) => c.deviceNo[i]),
+    key: idx.map((i) => c.key[i]),
+    ts: idx.map((i) => c.ts[i]),
+    num: idx.map((i) => c.num[i]),
+    val: idx.map((i) => c.val[i]),
+    outOfRange: idx.map((i) => c.outOfRange[i]),
   };
 }
 

@@ -112,7 +112,8 @@ export async function ensureDemoDevices(iot: IotService, devices: DemoDevice[]):
     try {
       await iot.createDevice(input);
     } catch (err) {
-      if (statusOf(err) === 409) continue; // its token is already some other device's
+      // Its token is some other device's, or another Sen node registered it a moment ago.
+      if (statusOf(err) === 409 || (err as { code?: unknown }).code === "23505") continue;
       if (statusOf(err) === 400 && input.agency && /agency/i.test((err as Error).message)) await iot.createDevice({ ...input, agency: null });
       else throw err;
     }
@@ -336,7 +337,7 @@ function stationParams(d: DemoDevice): StationParams {
     tideFloodDamping: s.tideFloodDamping ?? 0.5,
     tidePhaseHours: s.tidePhaseHours ?? 2,
     floodWeight: s.floodWeight ?? 0.5,
-    floodLagHours: s.floodLagHours ?? 0,
+    floodLagHours: Math.max(0, s.floodLagHours ?? 0), // hours after the wave passes the uppermost station
   };
 }
 
@@ -733,12 +734,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 
   function onRpc(r: Runner, topic: string, payload: Buffer): void {
     const id = topic.slice(`${prefix(r)}/rpc/request/`.length);
-    let request: { method?: unknown; params?: unknown };
+    let request: { method?: unknown; params?: unknown } = {};
     try {
-      request = JSON.parse(payload.toString("utf8"));
-    } catch {
-      request = {};
-    }
+      const parsed = JSON.parse(payload.toString("utf8"));
+      if (parsed && typeof parsed === "object") request = parsed;
+    } catch {}
     const method = typeof request.method === "string" ? request.method : "";
     const { response, changed } = handleRpc(r.device, state, simNow(), method, request.params);
     stats.rpc++;

@@ -170,44 +170,58 @@ export function iotStore(db: Db) {
       ),
 
     // ---------- telemetry
-    /** Insert a batch: raw points (duplicates ignored), latest values, hourly and daily rollups. */
-    async insertPoints(c: PointColumns): Promise<number> {
-      const row = await db.one<{ n: number }>(
-        `WITH input AS (
-           SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::float8[], $5::jsonb[], $6::bool[])
-             AS t(device_no, key, ts, num, val, oor)
-         ), ins AS (
-           INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range)
-           SELECT device_no, key, ts, num, val, oor FROM input
-           ON CONFLICT (device_no, key, ts) DO NOTHING
-           RETURNING device_no, key, ts, num, out_of_range
-         ), good AS (
-           SELECT * FROM ins WHERE num IS NOT NULL AND NOT out_of_range
-         ), hourly AS (
-           INSERT INTO iot.rollup_hour AS r (device_no, key, bucket, n, sum, min, max)
-           SELECT device_no, key, date_trunc('hour', ts), count(*), sum(num), min(num), max(num) FROM good GROUP BY 1, 2, 3
-           ON CONFLICT (device_no, key, bucket) DO UPDATE
-             SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)
-           RETURNING 1
-         ), daily AS (
-           INSERT INTO iot.rollup_day AS r (device_no, key, bucket, n, sum, min, max)
-           SELECT device_no, key, date_trunc('day', ts, 'Asia/Ho_Chi_Minh'), count(*), sum(num), min(num), max(num) FROM good GROUP BY 1, 2, 3
-           ON CONFLICT (device_no, key, bucket) DO UPDATE
-             SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)
-           RETURNING 1
-         ), newest AS (
-           INSERT INTO iot.latest AS l (device_no, key, ts, num, val, out_of_range)
-           SELECT DISTINCT ON (device_no, key) device_no, key, ts, num, val, oor FROM input ORDER BY device_no, key, ts DESC
-           ON CONFLICT (device_no, key) DO UPDATE
-             SET ts = EXCLUDED.ts, num = EXCLUDED.num, val = EXCLUDED.val, out_of_range = EXCLUDED.out_of_range
-             WHERE l.ts <= EXCLUDED.ts
-           RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM ins)::int AS n, (SELECT count(*) FROM hourly) + (SELECT count(*) FROM daily) + (SELECT count(*) FROM newest) AS side`,
-        [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange],
+    /**
+     * Insert a batch of raw points. The fast path is one plain insert; only when a device sent a
+     * point twice (a retry after a lost PUBACK) does the batch go again skipping duplicates, and
+     * then the rows actually inserted are returned so rollups count each point once.
+     */
+    async insertPoints(c: PointColumns): Promise<PointColumns> {
+      const params = [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange];
+      const input = "SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::float8[], $5::jsonb[], $6::bool[])";
+      await db.query("SAVEPOINT points");
+      try {
+        await db.query(`INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}`, params);
+        await db.query("RELEASE SAVEPOINT points");
+        return c;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "23505") throw err;
+        await db.query("ROLLBACK TO SAVEPOINT points");
+      }
+      const rows = await db.query<{ device_no: number; key: string; ts: Date; num: number | null; out_of_range: boolean }>(
+        `INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}
+         ON CONFLICT (device_no, key, ts) DO NOTHING RETURNING device_no, key, ts, num, out_of_range`,
+        params,
       );
-      return Number(row?.n ?? 0);
+      return {
+        deviceNo: rows.map((r) => r.device_no),
+        key: rows.map((r) => r.key),
+        ts: rows.map((r) => new Date(r.ts)),
+        num: rows.map((r) => r.num),
+        val: rows.map(() => null),
+        outOfRange: rows.map((r) => r.out_of_range),
+      };
     },
+
+    /** Add pre-aggregated buckets to an hourly or daily rollup. */
+    addRollups: (table: "hour" | "day", r: { deviceNo: number[]; key: string[]; bucket: Date[]; n: number[]; sum: number[]; min: number[]; max: number[] }) =>
+      db.query(
+        `INSERT INTO iot.rollup_${table === "hour" ? "hour" : "day"} AS r (device_no, key, bucket, n, sum, min, max)
+         SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::int[], $5::float8[], $6::float8[], $7::float8[])
+         ON CONFLICT (device_no, key, bucket) DO UPDATE
+           SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`,
+        [r.deviceNo, r.key, r.bucket, r.n, r.sum, r.min, r.max],
+      ),
+
+    /** Newest value per device and key (one row each; older arrivals never overwrite newer). */
+    setLatest: (c: PointColumns) =>
+      db.query(
+        `INSERT INTO iot.latest AS l (device_no, key, ts, num, val, out_of_range)
+         SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::float8[], $5::jsonb[], $6::bool[])
+         ON CONFLICT (device_no, key) DO UPDATE
+           SET ts = EXCLUDED.ts, num = EXCLUDED.num, val = EXCLUDED.val, out_of_range = EXCLUDED.out_of_range
+           WHERE l.ts <= EXCLUDED.ts`,
+        [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange],
+      ),
 
     latest: (deviceNo: number) => db.query<PointRow>("SELECT * FROM iot.latest WHERE device_no = $1 ORDER BY key", [deviceNo]),
     allLatest: () => db.query<PointRow>("SELECT * FROM iot.latest"),
