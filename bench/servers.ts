@@ -16,7 +16,7 @@ export function startCeiling(settings: Settings): Promise<RunningServer> {
 
 /**
  * Start Sen on a fresh data folder: the embedded PGlite database, or the PostgreSQL database at
- * `databaseUrl`. The first start loads the province; it may also build the web console.
+ * `databaseUrl`. The first start loads the province (a few seconds).
  */
 export async function startSen(settings: Settings, database: SenUnderTest["database"], databaseUrl?: string): Promise<SenUnderTest> {
   if (database === "postgres" && !databaseUrl) throw new Error("startSen: postgres needs a database URL");
@@ -29,8 +29,7 @@ export async function startSen(settings: Settings, database: SenUnderTest["datab
     SEN_PROVINCE: "82",
     SEN_DEMO: "0",
     LOG_LEVEL: "warn", // no per-request logging
-    // The APIs do not need the web console; a Sen that honours SEN_WEB=0 skips building it.
-    SEN_WEB: "0",
+    SEN_WEB: "0", // the APIs do not need the web console: neither build nor serve it
   };
   delete env.DATABASE_URL;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
