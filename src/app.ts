@@ -22,8 +22,8 @@ import { ensureWebBuilt, webRoutes } from "./core/web.ts";
 import { ogcRoutes } from "./geo/ogc.ts";
 import { geoRoutes } from "./geo/routes.ts";
 import { geoService } from "./geo/service.ts";
-import { OPS_MIGRATIONS, createOps } from "./ops/index.ts";
-import { startExternalMqtt } from "./iot/mqtt-external.ts";
+import { OPS_MIGRATIONS, createOps, ruleProblems } from "./ops/index.ts";
+import { type ExternalMqtt, startExternalMqtt } from "./iot/mqtt-external.ts";
 import { type Simulator, ensureDemoDevices, loadDemoFleet, startSimulator } from "./iot/simulator.ts";
 import { IOT_MIGRATIONS, commandService, iotRoutes, iotService, seedProfiles, startEmbeddedBroker, type EmbeddedBroker } from "./iot/index.ts";
 
@@ -91,6 +91,7 @@ export async function openServices({ config, logger = pino({ level: config.logLe
     bus,
     locate: (lat, lon) => geo.locate(lat, lon)?.code,
     agencyExists: async (code) => (await accounts.store.getAgency(code)) !== undefined,
+    ruleProblems,
     logger,
   });
   const ops = createOps({
@@ -171,23 +172,23 @@ export interface Sen {
 export async function createSen(opts: SenOptions): Promise<Sen> {
   const services = await openServices(opts);
   const { config, logger, db, audit, bus, accounts, geo, iot, ops } = services;
+  let broker: EmbeddedBroker | undefined;
+  let external: ExternalMqtt | undefined;
+  let demoSim: Simulator | undefined;
   try {
     const seeded = await services.seed();
     await geo.loadIndex();
     await iot.load();
     await bus.start();
     // Devices connect to the embedded broker unless an external one is configured.
-    const broker: EmbeddedBroker | undefined = config.mqttUrl
-      ? undefined
-      : await startEmbeddedBroker(iot, { port: config.mqttPort, host: config.host, log: logger });
-    const external = config.mqttUrl ? await startExternalMqtt(iot, { url: config.mqttUrl, log: logger }) : undefined;
+    broker = config.mqttUrl ? undefined : await startEmbeddedBroker(iot, { port: config.mqttPort, host: config.host, log: logger });
+    external = config.mqttUrl ? await startExternalMqtt(iot, { url: config.mqttUrl, log: logger }) : undefined;
     const commands = commandService({ db, audit, store: iot.store, transport: () => broker ?? external });
     // Other Sen processes on this database change devices and ingest data too.
     bus.subscribe((e) => {
       if (e.topic.startsWith("iot.")) void iot.follow(e).catch((err) => logger.warn({ err }, "following another node's device change failed"));
     });
     // SEN_DEMO=1: the demo fleet publishes over real MQTT to the embedded broker, as devices would.
-    let demoSim: Simulator | undefined;
     if (config.demo && broker)
       demoSim = await startSimulator({
         mqttUrl: `mqtt://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${broker.port}`,
@@ -292,6 +293,10 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
       },
     };
   } catch (err) {
+    // Whatever started before the failure stops again, so a failed start leaves nothing running.
+    await demoSim?.stop().catch(() => undefined);
+    await broker?.close().catch(() => undefined);
+    await external?.close().catch(() => undefined);
     await services.close().catch(() => undefined);
     throw err;
   }

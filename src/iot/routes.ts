@@ -10,16 +10,56 @@ import { typed } from "../core/http/server.ts";
 import type { CommandService } from "./commands.ts";
 import { LIMITS, PayloadError } from "./payload.ts";
 import type { CreateDeviceInput, IotService } from "./service.ts";
-import type { Agg } from "./store.ts";
+import type { Agg, ProfileRow } from "./store.ts";
+import { SEVERITIES } from "./types.ts";
 
 const Nullable = <T extends import("@sinclair/typebox").TSchema>(t: T) => Type.Union([Type.Null(), t]);
 const Id = Str(64, { pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$" });
 const Lat = Type.Number({ minimum: -90, maximum: 90 });
 const Lon = Type.Number({ minimum: -180, maximum: 180 });
-const Rule = Type.Object(
-  { id: Str(64), kind: Type.Union([Type.Literal("threshold"), Type.Literal("nodata"), Type.Literal("rate")]) },
-  { additionalProperties: true },
-);
+const Severity = Type.Union(SEVERITIES.map((x) => Type.Literal(x)));
+const Key = Str(64, { pattern: "^[A-Za-z][A-Za-z0-9_.-]*$" });
+/** The three kinds of rule; their meaning is checked by the rules' owner (ops). */
+const Rule = Type.Union([
+  Type.Object(
+    {
+      id: Str(64),
+      kind: Type.Literal("threshold"),
+      name: Type.Optional(Str(200)),
+      key: Key,
+      direction: Type.Union([Type.Literal("above"), Type.Literal("below")]),
+      levels: Type.Array(Type.Object({ value: Type.Number(), severity: Severity, label: Type.Optional(Str(50)) }, { additionalProperties: false }), {
+        minItems: 1,
+        maxItems: 10,
+      }),
+      hysteresis: Type.Optional(Type.Number({ minimum: 0 })),
+      sustainSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      id: Str(64),
+      kind: Type.Literal("nodata"),
+      name: Type.Optional(Str(200)),
+      key: Type.Optional(Key),
+      minutes: Type.Number({ exclusiveMinimum: 0 }),
+      severity: Severity,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      id: Str(64),
+      kind: Type.Literal("rate"),
+      name: Type.Optional(Str(200)),
+      key: Key,
+      maxChangePerMinute: Type.Number({ exclusiveMinimum: 0 }),
+      severity: Severity,
+    },
+    { additionalProperties: false },
+  ),
+]);
 const Device = Type.Object({}, { additionalProperties: true, $id: "Device", description: "A device with its state and latest values" });
 
 /** Agency officers see their own agency's devices; the operations center sees all. */
@@ -30,6 +70,17 @@ export function agencyScope(actor: Actor): string | undefined {
 }
 
 const INTERVALS: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21_600, "1d": 86_400, "7d": 604_800 };
+
+const profileDto = (p: ProfileRow) => ({
+  id: p.id,
+  name: p.name,
+  nameEn: p.name_en,
+  type: p.type,
+  keys: p.keys,
+  inactivityTimeoutSeconds: p.inactivity_timeout_s,
+  retentionDays: p.retention_days,
+  rules: p.rules,
+});
 
 export function iotRoutes(fastify: FastifyInstance, iot: IotService, commands: CommandService) {
   const app = typed(fastify);
@@ -43,17 +94,7 @@ export function iotRoutes(fastify: FastifyInstance, iot: IotService, commands: C
   app.get(
     "/api/device-profiles",
     { config: { access: "devices:read" }, schema: { tags: ["iot"], summary: "Device profiles: expected keys, units, ranges, inactivity timeout, rules" } },
-    async () =>
-      iot.listProfiles().map((p) => ({
-        id: p.id,
-        name: p.name,
-        nameEn: p.name_en,
-        type: p.type,
-        keys: p.keys,
-        inactivityTimeoutSeconds: p.inactivity_timeout_s,
-        retentionDays: p.retention_days,
-        rules: p.rules,
-      })),
+    async () => iot.listProfiles().map(profileDto),
   );
 
   app.put(
@@ -97,7 +138,7 @@ export function iotRoutes(fastify: FastifyInstance, iot: IotService, commands: C
         retention_days: b.retentionDays,
         rules: b.rules as never,
       });
-      return row;
+      return row && profileDto(row);
     },
   );
 

@@ -99,6 +99,8 @@ export interface IotDeps {
   /** The commune containing a point, if any. */
   locate(lat: number, lon: number): string | undefined;
   agencyExists(code: string): Promise<boolean>;
+  /** What is wrong with a rule (empty when it is fine); the rules' owner knows. */
+  ruleProblems?(rule: RuleSpec): string[];
   logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -113,7 +115,17 @@ function toInfo(r: DeviceRow): DeviceInfo {
   return { id: r.id, name: r.name, type: r.type, profileId: r.profile_id, agency: r.agency_code, commune: r.commune_code, lat: r.lat, lon: r.lon };
 }
 
-export function iotService({ db, audit, bus, locate, agencyExists, logger }: IotDeps) {
+export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems, logger }: IotDeps) {
+  function checkRules(rules: RuleSpec[] | undefined, path: string) {
+    const ids = new Set<string>();
+    (rules ?? []).forEach((r, i) => {
+      const problems = [...(ruleProblems?.(r) ?? []), ...(ids.has(r.id) ? [`duplicate rule id ${r.id}`] : [])];
+      ids.add(r.id);
+      if (problems.length)
+        throw badRequest(`Rule ${i + 1} (${r.id}): ${problems.join("; ")}.`, { errors: problems.map((m) => ({ path: `${path}/${i}`, message: m })) });
+    });
+  }
+
   const store = iotStore(db);
   const byId = new Map<string, CachedDevice>();
   const byToken = new Map<string, CachedDevice>();
@@ -329,6 +341,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
 
     // ---------- profiles
     async upsertProfile(p: ProfileRow) {
+      checkRules(p.rules, "/rules");
       const row = await store.upsertProfile(p);
       if (row) profiles.set(row.id, row);
       for (const d of byId.values()) if (d.row.profile_id === p.id) cache(d.row, d);
@@ -342,6 +355,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
       if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(id)) throw badRequest("A device id has 1–64 characters: letters, digits, _ . -");
       const profile = profiles.get(input.profileId);
       if (!profile) throw badRequest(`Unknown device profile ${input.profileId}.`, { errors: [{ path: "/profileId", message: "unknown profile" }] });
+      checkRules(input.rules, "/rules");
       if (input.agency && !(await agencyExists(input.agency)))
         throw badRequest(`Unknown agency ${input.agency}.`, { errors: [{ path: "/agency", message: "unknown agency" }] });
       const commune = await validDevicePlace(input.lat, input.lon);
@@ -396,6 +410,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, logger }: Iot
       }>,
     ): Promise<DeviceDto> {
       const d = mustGet(id);
+      checkRules(input.rules, "/rules");
       if (input.agency && !(await agencyExists(input.agency))) throw badRequest(`Unknown agency ${input.agency}.`);
       if (input.profileId && !profiles.has(input.profileId)) throw badRequest(`Unknown device profile ${input.profileId}.`);
       const placeChanged = input.lat !== undefined || input.lon !== undefined;

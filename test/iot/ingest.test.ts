@@ -179,6 +179,38 @@ for (const target of dbTargets()) {
       expect((await sen.app.inject({ url: "/api/health" })).statusCode).toBe(200);
     });
 
+    it("refuses malformed rules on a device or a profile, and writes nothing", async () => {
+      const before = (await sen.app.inject({ url: "/api/devices", headers: auth(admin) })).json().total;
+      for (const rules of [
+        [{ id: "r1", kind: "threshold" }],
+        [{ id: "r1", kind: "threshold", key: "waterLevel", direction: "above", levels: [] }],
+        [{ id: "r1", kind: "nodata", minutes: -5, severity: "minor" }],
+        [
+          { id: "dup", kind: "nodata", minutes: 5, severity: "minor" },
+          { id: "dup", kind: "nodata", minutes: 9, severity: "minor" },
+        ],
+      ]) {
+        const res = await sen.app.inject({
+          method: "POST",
+          url: "/api/devices",
+          headers: auth(admin),
+          payload: { name: "x", profileId: "water-level-station", rules },
+        });
+        expect(res.statusCode, JSON.stringify(rules)).toBe(400);
+        expect(res.json().detail).toMatch(/^Rule \d|body\/rules/);
+      }
+      expect((await sen.app.inject({ url: "/api/devices", headers: auth(admin) })).json().total).toBe(before);
+      const profile = await sen.app.inject({
+        method: "PUT",
+        url: "/api/device-profiles/bad-profile",
+        headers: auth(admin),
+        payload: { name: "x", nameEn: "x", type: "X", keys: {}, inactivityTimeoutSeconds: 60, retentionDays: 30, rules: [{ id: "r", kind: "rate", key: "a" }] },
+      });
+      expect(profile.statusCode).toBe(400);
+      const profiles = (await sen.app.inject({ url: "/api/device-profiles", headers: auth(admin) })).json();
+      expect(profiles.map((p: { id: string }) => p.id)).not.toContain("bad-profile");
+    });
+
     it("regenerating a token stops the old one", async () => {
       await device("regen", { accessToken: "REGEN-OLD-TOKEN" });
       const res = await sen.app.inject({ method: "POST", url: "/api/devices/regen/token", headers: auth(admin) });
