@@ -127,6 +127,8 @@ export async function openServices({ config, logger = pino({ level: config.logLe
           const agencies = await db.tx(() => seedAgencies(accounts, { dataDir: DATA_DIR, province, communes }));
           logger.info({ ...units, agencies }, "province loaded");
         }
+        // Point → commune is needed from here on (devices are placed in communes).
+        await geo.loadIndex();
         // Device profiles: on first start, and once for a database that predates the IoT module.
         await iot.load();
         if (firstStart || opts.force || iot.listProfiles().length === 0) await db.tx(() => seedProfiles(iot, DATA_DIR));
@@ -177,7 +179,6 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
   let demoSim: Simulator | undefined;
   try {
     const seeded = await services.seed();
-    await geo.loadIndex();
     await iot.load();
     await bus.start();
     // Devices connect to the embedded broker unless an external one is configured.

@@ -3,7 +3,9 @@ import { lazy, type ReactNode, Suspense, useEffect } from "react";
 import { useTranslation } from "react-i18next";
 import { AuthProvider, useAuth } from "./auth";
 import { Layout } from "./Layout";
+import { AlarmsPage } from "./pages/Alarms";
 import { AuditPage } from "./pages/Audit";
+import { DevicesPage } from "./pages/Devices";
 import { LoginPage } from "./pages/Login";
 import { NotFound, NoAccess, Forbidden, ErrorScreen } from "./pages/Misc";
 import { OverviewPage } from "./pages/Overview";
@@ -12,6 +14,8 @@ import { navigate, useLocation } from "./router";
 
 // MapLibre is large: the map page is its own chunk, loaded when first opened.
 const MapPage = lazy(() => import("./pages/MapPage"));
+// So is the device page, for its charts (ECharts).
+const DevicePage = lazy(() => import("./pages/Device"));
 
 /** Only same-site paths are accepted as a place to return to after signing in. */
 function safeNext(search: string): string {
@@ -54,6 +58,10 @@ function Routes() {
   let page: ReactNode;
   if (pathname === "/") page = <OverviewPage />;
   else if (pathname === "/map") page = <MapPage />;
+  else if (pathname === "/devices") page = can("devices:read") ? <DevicesPage /> : <Forbidden />;
+  else if (pathname.startsWith("/devices/") && pathname.length > 9)
+    page = can("devices:read") ? <DevicePage key={pathname} id={decodeURIComponent(pathname.slice(9))} /> : <Forbidden />;
+  else if (pathname === "/alarms") page = can("alarms:read") ? <AlarmsPage /> : <Forbidden />;
   else if (pathname === "/admin/users") page = can("users:read") ? <UsersPage /> : <Forbidden />;
   else if (pathname === "/admin/audit") page = can("audit:read") ? <AuditPage /> : <Forbidden />;
   else page = <NotFound />;

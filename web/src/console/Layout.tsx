@@ -3,6 +3,8 @@ import { type ReactNode, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { LanguageSwitch } from "../shared/LanguageSwitch";
 import { Logo } from "../shared/Logo";
+import { AlarmBadge, CriticalBanner } from "./AlarmBanner";
+import { AlarmsProvider, useAlarms } from "./alarms";
 import { useAuth } from "./auth";
 import { loadProvince } from "./data";
 import { Icon, type IconName } from "./icons";
@@ -22,8 +24,8 @@ const NAV: { group: string; items: NavItem[] }[] = [
     items: [
       { key: "overview", icon: "overview", path: "/" },
       { key: "map", icon: "map", path: "/map" },
-      { key: "iot", icon: "iot" },
-      { key: "alarms", icon: "alarms" },
+      { key: "iot", icon: "iot", path: "/devices", permission: "devices:read" },
+      { key: "alarms", icon: "alarms", path: "/alarms", permission: "alarms:read" },
       { key: "reports", icon: "reports" },
     ],
   },
@@ -59,6 +61,9 @@ function Sidebar({ open, onNavigate }: { open: boolean; onNavigate: () => void }
   const { t } = useTranslation();
   const { can } = useAuth();
   const { pathname } = useLocation();
+  const alarms = useAlarms();
+  const activeAlarms = alarms.available ? (alarms.summary?.total ?? alarms.active.length) : 0;
+  const critical = alarms.criticals.length > 0;
   return (
     <aside className={`sidebar ${open ? "open" : ""}`} id="sidebar">
       <div className="brand">
@@ -97,6 +102,11 @@ function Sidebar({ open, onNavigate }: { open: boolean; onNavigate: () => void }
                       <Link to={item.path} className={`nav-item ${active ? "active" : ""}`} aria-current={active ? "page" : undefined} onClick={onNavigate}>
                         <Icon name={item.icon} />
                         <span className="nav-label">{label}</span>
+                        {item.key === "alarms" && activeAlarms > 0 && (
+                          <span className={`nav-count ${critical ? "critical" : ""}`} title={t("alarms.activeCount", { count: activeAlarms })}>
+                            {activeAlarms}
+                          </span>
+                        )}
                       </Link>
                     </li>
                   );
@@ -204,6 +214,14 @@ function UserMenu() {
 }
 
 export function Layout({ children }: { children: ReactNode }) {
+  return (
+    <AlarmsProvider>
+      <Frame>{children}</Frame>
+    </AlarmsProvider>
+  );
+}
+
+function Frame({ children }: { children: ReactNode }) {
   const { t } = useTranslation();
   const province = useProvinceName();
   const [navOpen, setNavOpen] = useState(false);
@@ -215,25 +233,29 @@ export function Layout({ children }: { children: ReactNode }) {
       <Sidebar open={navOpen} onNavigate={() => setNavOpen(false)} />
       {navOpen && <button type="button" className="scrim" tabIndex={-1} aria-label={t("nav.closeMenu")} onClick={() => setNavOpen(false)} />}
       <div className="main-col">
-        <header className="topbar">
-          <button
-            type="button"
-            className="icon-button menu-toggle"
-            aria-controls="sidebar"
-            aria-expanded={navOpen}
-            aria-label={navOpen ? t("nav.closeMenu") : t("nav.openMenu")}
-            onClick={() => setNavOpen(!navOpen)}
-          >
-            <Icon name={navOpen ? "close" : "menu"} />
-          </button>
-          <div className="topbar-title">
-            <div className="province-name" data-testid="province-name">
-              {province ?? t("app.provinceFallback")}
+        <div className="topbar-wrap">
+          <header className="topbar">
+            <button
+              type="button"
+              className="icon-button menu-toggle"
+              aria-controls="sidebar"
+              aria-expanded={navOpen}
+              aria-label={navOpen ? t("nav.closeMenu") : t("nav.openMenu")}
+              onClick={() => setNavOpen(!navOpen)}
+            >
+              <Icon name={navOpen ? "close" : "menu"} />
+            </button>
+            <div className="topbar-title">
+              <div className="province-name" data-testid="province-name">
+                {province ?? t("app.provinceFallback")}
+              </div>
+              <div className="topbar-sub">{t("app.tagline")}</div>
             </div>
-            <div className="topbar-sub">{t("app.tagline")}</div>
-          </div>
-          <UserMenu />
-        </header>
+            <AlarmBadge />
+            <UserMenu />
+          </header>
+          <CriticalBanner />
+        </div>
         <main id="main" className="content" tabIndex={-1}>
           {children}
         </main>

@@ -1,6 +1,7 @@
 // Data that many pages use and that rarely changes is fetched once per page load.
 import type { FeatureCollection, MultiPolygon, Polygon } from "geojson";
 import { type AdminUnit, type Agency, api } from "../shared/api";
+import type { DeviceProfile } from "./iot";
 
 export const PROVINCE_CODE = "82";
 
@@ -35,3 +36,4 @@ export const loadCommuneUnits = () => once("communeUnits", () => api<AdminUnit[]
 export const loadCommuneShapes = () => once("communeShapes", () => api<Communes>("/ogc/collections/communes/items?limit=200"));
 export const loadProvinceShape = () => once("provinceShape", () => api<ProvinceBoundary>("/ogc/collections/province/items"));
 export const loadAgencies = () => once("agencies", () => api<Agency[]>("/api/agencies"));
+export const loadProfiles = () => once("deviceProfiles", () => api<DeviceProfile[]>("/api/device-profiles"));

@@ -1,7 +1,9 @@
 // The console map's style, defined in code: no remote tiles, glyphs or sprites, so it works offline
 // and under the server's Content-Security-Policy. Names are shown in the side panel, not on the map.
+// Devices are drawn on top (mapDevices.ts), with symbols made on canvases.
 import type { FeatureCollection } from "geojson";
 import type { ExpressionSpecification, StyleSpecification } from "maplibre-gl";
+import { DEVICE_SOURCE, deviceLayers, deviceSource } from "./mapDevices";
 
 // Distinct colours. The browser test detects the commune fill and the province outline in a
 // screenshot, so keep them in step with test/browser/console.test.ts when changing them.
@@ -30,6 +32,7 @@ export function mapStyle(): StyleSpecification {
     sources: {
       province: { type: "geojson", data: empty(), attribution: ATTRIBUTION },
       communes: { type: "geojson", data: empty(), promoteId: "code" },
+      [DEVICE_SOURCE]: deviceSource(),
     },
     layers: [
       { id: "background", type: "background", paint: { "background-color": COLORS.background } },
@@ -68,6 +71,7 @@ export function mapStyle(): StyleSpecification {
         layout: { "line-join": "round", "line-cap": "round" },
         paint: { "line-color": COLORS.provinceLine, "line-width": ["interpolate", ["linear"], ["zoom"], 7, 2, 10, 3, 14, 4.5] },
       },
+      ...deviceLayers(),
     ],
   };
 }

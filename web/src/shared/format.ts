@@ -25,3 +25,26 @@ export function formatNumber(value: number | null | undefined, lang: string, max
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
   return new Intl.NumberFormat(lang.startsWith("en") ? "en-US" : "vi-VN", { maximumFractionDigits }).format(value);
 }
+
+const RELATIVE_UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 86_400],
+  ["month", 30 * 86_400],
+  ["day", 86_400],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
+];
+
+/** "3 phút trước" / "3 minutes ago"; under 10 seconds "vừa xong" / "just now" (numeric: "auto"). */
+export function formatRelative(value: string | number | Date | null | undefined, lang: string, now = Date.now()): string {
+  if (value === null || value === undefined || value === "") return "—";
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(locale(lang), { numeric: "auto" });
+  if (Math.abs(seconds) < 10) return rtf.format(0, "second");
+  for (const [unit, size] of RELATIVE_UNITS) {
+    if (Math.abs(seconds) >= size || unit === "second") return rtf.format(Math.trunc(seconds / size), unit);
+  }
+  return rtf.format(seconds, "second");
+}

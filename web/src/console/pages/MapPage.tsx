@@ -1,14 +1,32 @@
-// The map page (/map): the province and its communes from the OGC API, a search box and a side
-// panel with the selected commune's details. When the data is drawn and the map is idle, the
-// container gets data-map-ready="true" (the browser test waits for it).
+// The map page (/map): the province and its communes from the OGC API, the IoT devices on top
+// (clustered at low zoom, coloured by state and alarm, live), a search box and a side panel with
+// the selected commune's or device's details (?device=<id> selects a device). When the data is
+// drawn and the map is idle, the container gets data-map-ready="true", and data-devices-ready="true"
+// once the devices are drawn too (the browser tests wait for them).
 import "maplibre-gl/dist/maplibre-gl.css";
-import { AttributionControl, Map as MapLibreMap, type MapGeoJSONFeature, type MapMouseEvent, NavigationControl, ScaleControl } from "maplibre-gl";
+import {
+  AttributionControl,
+  Map as MapLibreMap,
+  type MapGeoJSONFeature,
+  type MapMouseEvent,
+  NavigationControl,
+  type PointLike,
+  ScaleControl,
+} from "maplibre-gl";
 import type { GeoJSONSource } from "maplibre-gl";
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
 import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
 import type { AdminUnit } from "../../shared/api";
 import { formatNumber } from "../../shared/format";
+import { useAlarms } from "../alarms";
+import { useAuth } from "../auth";
+import { SEVERITIES } from "../iot";
+import { MapDevicePanel } from "../MapDevicePanel";
+import { DEVICE_LAYERS, DEVICE_PICK_LAYERS, DEVICE_SOURCE, type DeviceProps, deviceFeatures, provideDeviceImage, symbolDataUrl } from "../mapDevices";
+import { navigate, useLocation } from "../router";
+import { useDevices } from "../useDevices";
+import { useProfiles } from "../useProfiles";
 import { type BBox, bboxOf } from "../../shared/geometry";
 import { fold } from "../../shared/text";
 import { type CommuneProperties, loadCommuneShapes, loadCommuneUnits, loadProvince, loadProvinceShape } from "../data";
@@ -23,6 +41,27 @@ interface Commune extends CommuneProperties {
 
 // Rough bounds of Đồng Tháp, used until the boundary arrives.
 const INITIAL_BOUNDS: BBox = [105.18, 10.13, 106.82, 10.98];
+const SHOW_DEVICES_KEY = "sen.map.devices";
+
+function storedShowDevices(): boolean {
+  try {
+    return localStorage.getItem(SHOW_DEVICES_KEY) !== "off";
+  } catch {
+    return true;
+  }
+}
+
+/** Devices or clusters near a point (a few pixels of slack make small symbols easy to hit). */
+function pickDevice(map: MapLibreMap, point: { x: number; y: number }): MapGeoJSONFeature | undefined {
+  if (!map.getLayer("devices-points")) return undefined;
+  const box: [PointLike, PointLike] = [
+    [point.x - 5, point.y - 5],
+    [point.x + 5, point.y + 5],
+  ];
+  const found = map.queryRenderedFeatures(box, { layers: DEVICE_PICK_LAYERS });
+  // Points before clusters; among points the worst alarm first.
+  return found.sort((a, b) => Number(!!a.properties.cluster) - Number(!!b.properties.cluster) || (b.properties.rank ?? 0) - (a.properties.rank ?? 0))[0];
+}
 
 function unitTypeLabel(c: CommuneProperties, unit: AdminUnit | undefined, lang: string, t: TFunction): string {
   if (lang === "en") {
@@ -42,6 +81,8 @@ export default function MapPage() {
   const tooltipRef = useRef<HTMLDivElement>(null);
   const mapRef = useRef<MapLibreMap | null>(null);
   const provinceBoxRef = useRef<BBox>(INITIAL_BOUNDS);
+  /** The device the map flew to because the address named it (?device=). */
+  const flownTo = useRef<string | null>(null);
   const [communes, setCommunes] = useState<Commune[]>([]);
   const [units, setUnits] = useState<Map<string, AdminUnit>>(new Map());
   const [province, setProvince] = useState<AdminUnit | null>(null);
@@ -51,6 +92,16 @@ export default function MapPage() {
   const [loading, setLoading] = useState(true);
   const [query, setQuery] = useState("");
   const [active, setActive] = useState(0);
+  const { can } = useAuth();
+  const canDevices = can("devices:read");
+  const { devices, byId: devicesById } = useDevices({ enabled: canDevices });
+  const alarms = useAlarms();
+  const profiles = useProfiles(canDevices);
+  const [selectedDevice, setSelectedDevice] = useState<string | null>(null);
+  const [showDevices, setShowDevices] = useState(storedShowDevices);
+  const [mapLoaded, setMapLoaded] = useState(false);
+  const { search } = useLocation();
+  const deviceParam = new URLSearchParams(search).get("device");
 
   const byCode = useMemo(() => new Map(communes.map((c) => [c.code, c])), [communes]);
 
@@ -101,7 +152,29 @@ export default function MapPage() {
       if (id !== undefined) map.setFeatureState({ source: "communes", id }, { hover: true });
     };
 
+    map.on("styleimagemissing", (e) => provideDeviceImage(map, e.id));
+    // Whether "load" has fired. map.isStyleLoaded() is no guide: it is false whenever a source is
+    // updating, which the live device source does all the time.
+    let styleLoaded = false;
+    map.once("load", () => {
+      styleLoaded = true;
+      setMapLoaded(true);
+    });
+
     map.on("mousemove", "communes-fill", (e) => {
+      const device = pickDevice(map, e.point);
+      if (device) {
+        setHover(undefined);
+        map.getCanvas().style.cursor = "pointer";
+        const tip = tooltipRef.current;
+        if (tip) {
+          const p = device.properties as DeviceProps & { cluster?: boolean; point_count?: number };
+          tip.textContent = p.cluster ? tooltipClusterRef.current(p.point_count ?? 0) : p.label ? `${p.name} · ${p.label}` : p.name;
+          tip.style.transform = `translate(${e.point.x + 14}px, ${e.point.y + 14}px)`;
+          tip.hidden = false;
+        }
+        return;
+      }
       const f = e.features?.[0];
       setHover(f?.id);
       map.getCanvas().style.cursor = f ? "pointer" : "";
@@ -113,14 +186,43 @@ export default function MapPage() {
         tip.hidden = false;
       }
     });
+    // Devices outside every commune (e.g. a station across the provincial border) get their tooltip here.
+    map.on("mousemove", "devices-points", (e) => {
+      const p = e.features?.[0]?.properties as DeviceProps | undefined;
+      const tip = tooltipRef.current;
+      if (!p || !tip) return;
+      map.getCanvas().style.cursor = "pointer";
+      tip.textContent = p.label ? `${p.name} · ${p.label}` : p.name;
+      tip.style.transform = `translate(${e.point.x + 14}px, ${e.point.y + 14}px)`;
+      tip.hidden = false;
+    });
+    map.on("mouseleave", "devices-points", (e) => {
+      // Over a commune, its own handler has already put up the commune's name.
+      if (map.queryRenderedFeatures(e.point, { layers: ["communes-fill"] }).length) return;
+      map.getCanvas().style.cursor = "";
+      if (tooltipRef.current) tooltipRef.current.hidden = true;
+    });
     map.on("mouseleave", "communes-fill", () => {
       setHover(undefined);
       map.getCanvas().style.cursor = "";
       if (tooltipRef.current) tooltipRef.current.hidden = true;
     });
     map.on("click", (e: MapMouseEvent) => {
+      const device = pickDevice(map, e.point);
+      if (device) {
+        const p = device.properties;
+        if (p.cluster) {
+          const center = (device.geometry as GeoJSON.Point).coordinates as [number, number];
+          (map.getSource(DEVICE_SOURCE) as GeoJSONSource)
+            .getClusterExpansionZoom(p.cluster_id)
+            .then((zoom) => map.easeTo({ center, zoom: Math.min(zoom + 0.5, 15), duration: 600 }))
+            .catch(() => {});
+        } else setSelectedDevice(String(p.id));
+        return;
+      }
       const f: MapGeoJSONFeature | undefined = map.queryRenderedFeatures(e.point, { layers: ["communes-fill"] })[0];
       setSelected(f ? String(f.properties.code ?? f.id) : null);
+      setSelectedDevice(null);
     });
 
     const ready = () => {
@@ -138,11 +240,12 @@ export default function MapPage() {
           (map.getSource("communes") as GeoJSONSource).setData(communeShapes);
           const box = bboxOf(provinceShape.features.map((f) => f.geometry)) ?? INITIAL_BOUNDS;
           provinceBoxRef.current = box;
-          map.fitBounds(box, { padding: 24, duration: 0 });
+          // Not when the page opened on a device (?device=): the map is already flying to it.
+          if (!flownTo.current) map.fitBounds(box, { padding: 24, duration: 0 });
           map.on("idle", ready);
           setLoading(false);
         };
-        if (map.isStyleLoaded()) load();
+        if (styleLoaded) load();
         else map.once("load", load);
         setCommunes(
           communeShapes.features.map((f) => {
@@ -165,6 +268,49 @@ export default function MapPage() {
     };
   }, []);
 
+  // The cluster tooltip reads the current language too.
+  const tooltipClusterRef = useRef((n: number) => String(n));
+  tooltipClusterRef.current = (n: number) => t("map.clusterTooltip", { count: n });
+
+  // Draw the devices, again whenever their state, their alarms or the language change (useDevices
+  // passes changes on at most once a second).
+  useEffect(() => {
+    const map = mapRef.current;
+    const container = containerRef.current;
+    if (!map || !mapLoaded || !devices || !container) return;
+    const source = map.getSource(DEVICE_SOURCE) as GeoJSONSource | undefined;
+    if (!source) return;
+    source.setData(deviceFeatures(devices, alarms.worstByDevice, profiles, lang, t));
+    if (container.dataset.devicesReady !== "true") map.once("idle", () => (container.dataset.devicesReady = "true"));
+  }, [mapLoaded, devices, alarms.worstByDevice, profiles, lang, t]);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!map || !mapLoaded) return;
+    for (const id of DEVICE_LAYERS) if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", showDevices && canDevices ? "visible" : "none");
+    try {
+      localStorage.setItem(SHOW_DEVICES_KEY, showDevices ? "on" : "off");
+    } catch {}
+  }, [mapLoaded, showDevices, canDevices]);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!map || !mapLoaded || !map.getLayer("devices-selected")) return;
+    map.setFilter("devices-selected", ["==", ["get", "id"], selectedDevice ?? ""]);
+  }, [mapLoaded, selectedDevice]);
+
+  // ?device=<id>: select that device and fly to it, once it is known.
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!deviceParam || !map || !mapLoaded || flownTo.current === deviceParam) return;
+    const d = devicesById.get(deviceParam);
+    if (!d) return;
+    flownTo.current = deviceParam;
+    setSelectedDevice(d.id);
+    setShowDevices(true);
+    if (d.lat !== null && d.lon !== null) map.flyTo({ center: [d.lon, d.lat], zoom: Math.max(map.getZoom(), 12.5), duration: 900 });
+  }, [deviceParam, devicesById, mapLoaded]);
+
   useEffect(() => {
     loadCommuneUnits().then(
       (list) => setUnits(new Map(list.map((u) => [u.code, u]))),
@@ -176,14 +322,12 @@ export default function MapPage() {
   // Mirror the selection into the map's feature state.
   useEffect(() => {
     const map = mapRef.current;
-    if (!map || !selected) return;
-    const apply = () => map.setFeatureState({ source: "communes", id: selected }, { selected: true });
-    if (map.isStyleLoaded()) apply();
-    else map.once("idle", apply);
+    if (!map || !selected || !mapLoaded) return;
+    map.setFeatureState({ source: "communes", id: selected }, { selected: true });
     return () => {
       if (mapRef.current && map.getSource("communes")) map.setFeatureState({ source: "communes", id: selected }, { selected: false });
     };
-  }, [selected]);
+  }, [selected, mapLoaded]);
 
   const results = useMemo(() => {
     const q = fold(query);
@@ -225,6 +369,32 @@ export default function MapPage() {
   };
 
   const current = selected ? byCode.get(selected) : undefined;
+  const currentDevice = selectedDevice ? devicesById.get(selectedDevice) : undefined;
+  const closeDevice = () => {
+    setSelectedDevice(null);
+    if (deviceParam) navigate("/map", { replace: true });
+  };
+  const deviceCounts = useMemo(() => {
+    const c = { total: 0, online: 0, alarm: 0 };
+    for (const d of devices ?? []) {
+      c.total++;
+      if (d.enabled && d.online) c.online++;
+      if (alarms.worstByDevice.has(d.id)) c.alarm++;
+    }
+    return c;
+  }, [devices, alarms.worstByDevice]);
+  const legendSymbols = useMemo(
+    () =>
+      canDevices
+        ? {
+            ok: symbolDataUrl("default", "ok"),
+            offline: symbolDataUrl("default", "offline"),
+            disabled: symbolDataUrl("default", "disabled"),
+            ...Object.fromEntries(SEVERITIES.map((s) => [s, symbolDataUrl("default", s)])),
+          }
+        : null,
+    [canDevices],
+  ) as Record<string, string> | null;
   const unit = selected ? units.get(selected) : undefined;
   const name = (c: Commune) => (lang === "en" ? c.fullNameEn || c.fullName : c.fullName);
   const area = current?.areaKm2 ?? unit?.areaKm2 ?? null;
@@ -286,7 +456,9 @@ export default function MapPage() {
           )}
         </div>
 
-        {current ? (
+        {currentDevice ? (
+          <MapDevicePanel device={currentDevice} profiles={profiles} onClose={closeDevice} />
+        ) : current ? (
           <section className="panel-card" data-testid="commune-panel" aria-live="polite">
             <div className="panel-kicker">{unitTypeLabel(current, unit, lang, t)}</div>
             <h2 data-testid="commune-name">{name(current)}</h2>
@@ -325,6 +497,15 @@ export default function MapPage() {
                   <dd>{t("map.areaValue", { value: formatNumber(province.areaKm2, lang) })}</dd>
                 </>
               )}
+              {canDevices && devices && (
+                <>
+                  <dt>{t("map.devices")}</dt>
+                  <dd data-testid="map-device-count">
+                    {t("map.devicesValue", { count: deviceCounts.total, online: formatNumber(deviceCounts.online, lang, 0) })}
+                    {deviceCounts.alarm > 0 && <span className="map-alarm-count"> · {t("map.devicesAlarm", { count: deviceCounts.alarm })}</span>}
+                  </dd>
+                </>
+              )}
             </dl>
             <p className="muted small">{t("map.clickHint")}</p>
           </section>
@@ -343,6 +524,38 @@ export default function MapPage() {
               <span className="swatch" style={{ background: COLORS.communeSelected, borderColor: COLORS.highlightLine }} /> {t("map.legendSelected")}
             </li>
           </ul>
+          {legendSymbols && (
+            <div className="legend-devices">
+              <label className="check legend-toggle">
+                <input type="checkbox" checked={showDevices} onChange={(e) => setShowDevices(e.target.checked)} data-testid="toggle-devices" />
+                <span>{t("map.legendDevices")}</span>
+              </label>
+              {showDevices && (
+                <ul>
+                  <li>
+                    <img src={legendSymbols.ok} alt="" width={22} height={22} /> {t("map.legendOnline")}
+                  </li>
+                  {SEVERITIES.map((s) => (
+                    <li key={s}>
+                      <img src={legendSymbols[s]} alt="" width={22} height={22} /> {t("map.legendAlarm", { severity: t(`severity.${s}`) })}
+                    </li>
+                  ))}
+                  <li>
+                    <img src={legendSymbols.offline} alt="" width={22} height={22} /> {t("map.legendOffline")}
+                  </li>
+                  <li>
+                    <img src={legendSymbols.disabled} alt="" width={22} height={22} /> {t("map.legendDisabled")}
+                  </li>
+                  <li>
+                    <span className="legend-cluster" style={{ background: "#0e6b5c" }} aria-hidden="true">
+                      5
+                    </span>{" "}
+                    {t("map.legendCluster")}
+                  </li>
+                </ul>
+              )}
+            </div>
+          )}
         </section>
       </aside>
     </div>

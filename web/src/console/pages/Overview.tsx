@@ -3,10 +3,12 @@ import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, type Health, type User } from "../../shared/api";
 import { formatNumber, formatTime } from "../../shared/format";
-import { type SenEvent, type StreamStatus, subscribeEvents } from "../../shared/sse";
+import type { SenEvent } from "../../shared/sse";
+import { useAlarms } from "../alarms";
 import { useAuth } from "../auth";
 import { loadAgencies, loadCommuneUnits } from "../data";
 import { Icon } from "../icons";
+import { useLiveEvents, useStreamStatus } from "../live";
 import { Link } from "../router";
 
 type Load<T> = { status: "loading" } | { status: "ok"; value: T } | { status: "error"; error: unknown };
@@ -93,8 +95,11 @@ function CountCard({ label, hint, load, testId }: { label: string; hint: string;
 function EventFeed() {
   const { t, i18n } = useTranslation();
   const [events, setEvents] = useState<SenEvent[]>([]);
-  const [status, setStatus] = useState<StreamStatus>("connecting");
-  useEffect(() => subscribeEvents("/api/events", (e) => setEvents((list) => [e, ...list].slice(0, 30)), setStatus), []);
+  const status = useStreamStatus();
+  // Device readings arrive many times a second: they are shown on the map and the device pages, not here.
+  useLiveEvents((e) => {
+    if (e.topic !== "iot.telemetry") setEvents((list) => [e, ...list].slice(0, 30));
+  });
 
   const statusLabel = { connecting: t("overview.connecting"), open: t("overview.live"), retrying: t("overview.disconnected"), forbidden: "" }[status];
   return (
@@ -123,6 +128,64 @@ function EventFeed() {
           ))}
         </ol>
       )}
+    </section>
+  );
+}
+
+/** Devices and alarms at a glance, with the way to their pages. */
+function IotCard() {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const { can } = useAuth();
+  const alarms = useAlarms();
+  const canDevices = can("devices:read");
+  const devices = useLoad(
+    () =>
+      Promise.all([api<{ total: number }>("/api/devices?limit=1"), api<{ total: number }>("/api/devices?limit=1&online=true")]).then(([all, online]) => ({
+        total: all.total,
+        online: online.total,
+      })),
+    canDevices,
+  );
+  if (!canDevices && !alarms.enabled) return null;
+  const summary = alarms.available ? alarms.summary : null;
+  return (
+    <section className="card iot-card" data-testid="iot-card">
+      <h2>{t("overview.iotTitle")}</h2>
+      <dl className="iot-facts">
+        {canDevices && (
+          <div>
+            <dt>{t("overview.devices")}</dt>
+            <dd>
+              <span className="iot-fact-value">{devices.status === "ok" ? formatNumber(devices.value.total, lang, 0) : "…"}</span>
+              {devices.status === "ok" && <span className="muted small">{t("overview.devicesOnline", { count: devices.value.online })}</span>}
+            </dd>
+          </div>
+        )}
+        {summary && (
+          <div>
+            <dt>{t("overview.activeAlarms")}</dt>
+            <dd>
+              <span className={`iot-fact-value ${summary.bySeverity.critical ? "bad" : ""}`}>{formatNumber(summary.total, lang, 0)}</span>
+              <span className="muted small">
+                {summary.bySeverity.critical ? t("overview.criticalAlarms", { count: summary.bySeverity.critical }) : t("overview.noCritical")}
+              </span>
+            </dd>
+          </div>
+        )}
+      </dl>
+      <div className="panel-actions">
+        {canDevices && (
+          <Link to="/devices" className="btn btn-secondary">
+            {t("overview.openDevices")}
+          </Link>
+        )}
+        {summary && (
+          <Link to="/alarms" className="btn btn-secondary">
+            {t("overview.openAlarms")}
+          </Link>
+        )}
+      </div>
     </section>
   );
 }
@@ -157,16 +220,19 @@ export function OverviewPage() {
       </div>
       <div className="overview-grid">
         <EventFeed />
-        <section className="card map-card">
-          <div className="map-card-art" aria-hidden="true">
-            <Icon name="map" size={40} />
-          </div>
-          <h2>{t("overview.mapCardTitle")}</h2>
-          <p className="muted">{t("overview.mapCardText", { count: communes.status === "ok" ? communes.value : "…" })}</p>
-          <Link to="/map" className="btn btn-primary">
-            {t("overview.openMap")}
-          </Link>
-        </section>
+        <div className="overview-side">
+          <IotCard />
+          <section className="card map-card">
+            <div className="map-card-art" aria-hidden="true">
+              <Icon name="map" size={40} />
+            </div>
+            <h2>{t("overview.mapCardTitle")}</h2>
+            <p className="muted">{t("overview.mapCardText", { count: communes.status === "ok" ? communes.value : "…" })}</p>
+            <Link to="/map" className="btn btn-primary">
+              {t("overview.openMap")}
+            </Link>
+          </section>
+        </div>
       </div>
     </div>
   );
