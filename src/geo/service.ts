@@ -3,10 +3,11 @@
 // memory (rebuilt from the database at start and after a reload), so a lookup never queries.
 import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
-import { booleanIntersects, booleanPointInPolygon, bbox as turfBbox, bboxPolygon } from "@turf/turf";
+import { booleanIntersects, bbox as turfBbox, bboxPolygon } from "@turf/turf";
 import Flatbush from "flatbush";
 import type { Feature, FeatureCollection, Geometry, MultiPolygon, Polygon } from "geojson";
 import type { Db } from "../core/db.ts";
+import { type PolygonGrid, polygonGrid } from "./grid.ts";
 import { notFound } from "../core/errors.ts";
 import { type NewUnit, type UnitRow, geoStore } from "./store.ts";
 
@@ -48,6 +49,7 @@ export const toUnitDto = (u: UnitRow): UnitDto => ({
 interface IndexedUnit {
   unit: UnitDto;
   geometry: Polygon | MultiPolygon;
+  grid: PolygonGrid;
 }
 
 /** Vietnam's administrative-unit file (34 provinces, 3,321 communes after July 2025). */
@@ -128,7 +130,11 @@ export function geoService({ db, dataDir, province }: { db: Db; dataDir: string;
       const rows = await store.withBoundaries(province);
       const items: IndexedUnit[] = rows
         .filter((r) => r.boundary && (r.boundary.type === "Polygon" || r.boundary.type === "MultiPolygon") && r.bbox)
-        .map((r) => ({ unit: toUnitDto(r), geometry: r.boundary as Polygon | MultiPolygon }));
+        .map((r) => ({
+          unit: toUnitDto(r),
+          geometry: r.boundary as Polygon | MultiPolygon,
+          grid: polygonGrid(r.boundary as Polygon | MultiPolygon, r.bbox as number[]),
+        }));
       const tree = new Flatbush(Math.max(items.length, 1));
       for (const it of items) {
         const [a, b, c, d] = it.unit.bbox as number[];
@@ -156,7 +162,7 @@ export function geoService({ db, dataDir, province }: { db: Db; dataDir: string;
       const { tree, items } = index;
       for (const i of tree.search(lon, lat, lon, lat)) {
         const it = items[i];
-        if (it && booleanPointInPolygon([lon, lat], it.geometry)) return it.unit;
+        if (it?.grid.contains(lon, lat)) return it.unit;
       }
       return undefined;
     },
