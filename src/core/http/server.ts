@@ -11,7 +11,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { AccountsService } from "../accounts/service.ts";
 import type { AuditService } from "../audit/service.ts";
@@ -160,10 +160,15 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
 
   // Security headers, the same on every response: computed once here rather than per request.
   const securityHeaders = staticSecurityHeaders(config.cookieSecure);
-  app.addHook("onRequest", (_req, reply, done) => {
-    reply.headers(securityHeaders);
-    done();
-  });
+  // JSON answers are never rendered as pages: a short set protects them (OWASP REST guidance) and
+  // spares the hot API paths a dozen header writes.
+  const apiHeaders: Record<string, string> = {
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    ...(config.cookieSecure ? { "strict-transport-security": securityHeaders["strict-transport-security"] } : {}),
+  };
+  const isApi = (url: string) => (url.startsWith("/api/") && !url.startsWith("/api/docs")) || url.startsWith("/ogc");
   if (config.corsOrigins.length) {
     await app.register(cors, {
       origin: config.corsOrigins.includes("*") ? true : config.corsOrigins,
@@ -200,6 +205,7 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
   await app.register(swaggerUi, { routePrefix: "/api/docs", staticCSP: false });
 
   app.addHook("onRequest", (req, reply, done) => {
+    reply.headers(isApi(req.url) ? apiHeaders : securityHeaders);
     reply.header("X-Request-Id", req.id);
     const ctx: RequestContext = { requestId: req.id, ip: req.ip, actor: ANONYMOUS };
     req.ctx = ctx;
@@ -207,8 +213,18 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
   });
 
   // Who is asking, checked before the body is read so strangers cannot make Sen parse anything.
-  app.addHook("onRequest", async (req, reply) => {
+  // A visitor with no credential on a public route is the hot path: settled without a promise.
+  app.addHook("onRequest", (req, reply, done) => {
     const access = req.routeOptions.config?.access;
+    const noCredential = req.headers.authorization === undefined && req.headers["x-api-key"] === undefined && !req.cookies?.[SESSION_COOKIE];
+    if (noCredential && (!access || access === "public")) return done();
+    authorize(req, reply, access).then((answered) => {
+      if (!answered) done();
+    }, done);
+  });
+
+  /** Resolve the caller and check the route's access; true when it answered the request itself. */
+  async function authorize(req: FastifyRequest, reply: FastifyReply, access: Access | undefined): Promise<boolean> {
     const header = req.headers.authorization;
     const keyHeader = req.headers["x-api-key"];
     let credential: string | undefined;
@@ -229,19 +245,22 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
       else if (fromHeader) return deny(req, reply, 401, "The token or API key is not valid (unknown, expired or revoked).");
     }
     req.ctx.actor = actor;
-    if (!access || access === "public") return;
+    if (!access || access === "public") return false;
     if (actor.type === "anonymous") {
-      if (!credential && req.routeOptions.config?.auditAnonymous === false)
-        return reply
+      if (!credential && req.routeOptions.config?.auditAnonymous === false) {
+        reply
           .code(401)
           .type("application/problem+json")
           .send(problemReply(401, "unauthorized", "Not signed in.", req));
+        return true;
+      }
       return deny(req, reply, 401, "Sign in or give a valid token or API key.");
     }
     if (access !== "authenticated" && !can(actor, access)) return deny(req, reply, 403, `This needs the permission ${access}.`);
-  });
+    return false;
+  }
 
-  async function deny(req: FastifyRequest, reply: import("fastify").FastifyReply, status: 401 | 403, detail: string) {
+  async function deny(req: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string): Promise<true> {
     await audit
       .record({
         action: status === 401 ? "auth.denied" : "access.denied",
@@ -251,7 +270,8 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
       .catch((err) => req.log.error({ err }, "audit write failed"));
     const body = problemReply(status, status === 401 ? "unauthorized" : "forbidden", detail, req);
     if (status === 401) reply.header("WWW-Authenticate", 'Bearer realm="sen"');
-    return reply.code(status).type("application/problem+json").send(body);
+    reply.code(status).type("application/problem+json").send(body);
+    return true;
   }
 
   app.setNotFoundHandler((req, reply) => reply.code(404).type("application/problem+json").send(notFoundProblem(req)));
