@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { geoBenchmark } from "./geo.ts";
+import { ingestBenchmark } from "./ingest.ts";
 import {
   type Benchmark,
   type LoadResult,
@@ -25,9 +26,16 @@ import {
   redact,
 } from "./lib.ts";
 import { startCeiling, startSen } from "./servers.ts";
+import type { StandaloneBenchmark, StandaloneResult } from "./standalone.ts";
 
-/** Every benchmark, in run order. A new capability adds its own file and one line here. */
-const BENCHMARKS: Benchmark[] = [geoBenchmark];
+/**
+ * Every benchmark, in run order. A new capability adds its own file and one line here. HTTP
+ * benchmarks (Benchmark) run on the Sen this runner starts, against the bare-Fastify ceiling;
+ * standalone ones (ingest) start their own servers and ceilings, after the HTTP ones.
+ */
+const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [geoBenchmark, ingestBenchmark];
+
+const isStandalone = (b: Benchmark | StandaloneBenchmark): b is StandaloneBenchmark => "standalone" in b && b.standalone;
 
 /** Sen's goal: at least this share of the ceiling's requests per second. */
 const GOAL = 0.5;
@@ -57,6 +65,9 @@ function usage(): string {
     "",
     "Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50), BENCH_START_TIMEOUT (180),",
     "BENCH_DATABASE_URL (else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres; off = skip PostgreSQL).",
+    "ingest: BENCH_DEVICES (100), BENCH_INFLIGHT (50 messages per device awaiting commit), BENCH_LOADERS (2 load-generator processes),",
+    "BENCH_INGEST_TARGETS (aedes,sen-embedded,mosquitto,sen-external: a subset), BENCH_AEDES_SUBSCRIBER (process; network = an MQTT client),",
+    "BENCH_CPU_PROF (a folder: Sen runs with --cpu-prof and leaves its profile there).",
     "",
   ].join("\n");
 }
@@ -128,15 +139,23 @@ function benchmarkTable(rows: Row[]): string {
   return table(headers, cells, right);
 }
 
-function report(machine: Machine, settings: Settings, pgInfo: { server?: PostgresServer; note?: string }, rows: Row[], selected: Benchmark[]): string {
+function report(
+  machine: Machine,
+  settings: Settings,
+  pgInfo: { server?: PostgresServer; note?: string },
+  rows: Row[],
+  selected: Benchmark[],
+  standalone: StandaloneResult[],
+): string {
   const out: string[] = [];
   out.push("## Sen benchmark");
   out.push("");
   out.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, ${machine.os}, Node ${machine.node}`);
   out.push(`Date: ${machine.date}   load average at start: ${machine.loadAverage1m}`);
-  out.push(
-    `Load: autocannon in the bench process, ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per target; each server in its own process, one at a time.`,
-  );
+  if (selected.length)
+    out.push(
+      `Load: autocannon in the bench process, ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per target; each server in its own process, one at a time.`,
+    );
   out.push(`PostgreSQL: ${pgInfo.server ? `${pgInfo.server.version} at ${redact(pgInfo.server.url)} (${pgInfo.server.source})` : pgInfo.note}`);
   for (const b of selected) {
     const mine = rows.filter((r) => r.benchmark === b.name || r.target === "ceiling");
@@ -150,14 +169,16 @@ function report(machine: Machine, settings: Settings, pgInfo: { server?: Postgre
       for (const r of list) for (const n of r.status === "flagged" ? r.notes.slice(1) : r.notes) out.push(`- ${TARGET_LABEL[r.target]}: ${n}`);
     }
   }
-  out.push("");
-  out.push(
-    `req/s = 2xx responses per second; p50/p99 = latency of 2xx responses as the client sees it; "vs ceiling" = Sen's req/s as a share of the bare route's (goal ≥ ${GOAL * 100}%: ✓/✗), and (×n) = Sen's latency as a multiple of the bare route's; CPU % = CPU time during the measured run, in % of one core, of the server process / the load generator / everything else on the machine (should be near 0).`,
-  );
+  if (selected.length)
+    out.push(
+      "",
+      `req/s = 2xx responses per second; p50/p99 = latency of 2xx responses as the client sees it; "vs ceiling" = Sen's req/s as a share of the bare route's (goal ≥ ${GOAL * 100}%: ✓/✗), and (×n) = Sen's latency as a multiple of the bare route's; CPU % = CPU time during the measured run, in % of one core, of the server process / the load generator / everything else on the machine (should be near 0).`,
+    );
   if (rows.some((r) => (r.result?.otherCpuPercent ?? 0) > BUSY_OTHER_CPU))
     out.push(`\n**The machine was busy with other work during at least one run (other CPU > ${BUSY_OTHER_CPU}% of a core): re-run on a quiet machine.**`);
   const flagged = rows.filter((r) => r.status === "flagged" || r.status === "failed");
   if (flagged.length) out.push(`\n**${flagged.length} run(s) flagged or failed — their figures are not trustworthy.**`);
+  for (const s of standalone) out.push("", s.report);
   return out.join("\n");
 }
 
@@ -207,16 +228,62 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Unknown benchmark: ${unknown.join(", ")}\n\n${usage()}`);
     return 2;
   }
-  const selected = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
+  const chosen = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
+  const selected = chosen.filter((b): b is Benchmark => !isStandalone(b));
+  const standalone = chosen.filter(isStandalone);
   const settings = loadSettings();
   const machine = machineInfo();
   const started = Date.now();
-  log(`Sen benchmark: ${selected.map((b) => b.name).join(", ")} — ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}`);
+  log(`Sen benchmark: ${chosen.map((b) => b.name).join(", ")} — ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}`);
 
   const pgInfo = await findPostgres();
   log(pgInfo.server ? `PostgreSQL ${pgInfo.server.version} at ${redact(pgInfo.server.url)} (${pgInfo.server.source})` : `PostgreSQL ${pgInfo.note}`);
   const rows: Row[] = [];
+  if (selected.length) await runHttp(settings, pgInfo, selected, rows);
 
+  // Benchmarks with their own servers and ceilings.
+  const done: Array<{ name: string; title: string; result: StandaloneResult }> = [];
+  for (const b of standalone) {
+    log(`${b.name}: ${b.title}`);
+    try {
+      done.push({ name: b.name, title: b.title, result: await b.run({ settings, postgres: pgInfo }) });
+    } catch (err) {
+      log(`  FAILED: ${(err as Error).stack ?? (err as Error).message}`);
+      done.push({ name: b.name, title: b.title, result: { report: `### ${b.name}: FAILED — ${(err as Error).message}`, json: {}, flagged: true } });
+    }
+  }
+
+  const text = report(
+    machine,
+    settings,
+    pgInfo,
+    rows,
+    selected,
+    done.map((d) => d.result),
+  );
+  process.stdout.write(`\n${text}\n`);
+
+  const dir = path.join(ROOT, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "latest.json");
+  const json = {
+    machine,
+    settings,
+    postgres: pgInfo.server ? { version: pgInfo.server.version, url: redact(pgInfo.server.url), source: pgInfo.server.source } : { skipped: pgInfo.note },
+    goal: { shareOfCeilingRps: GOAL },
+    benchmarks: chosen.map((b) => ({ name: b.name, title: b.title })),
+    rows,
+    ...Object.fromEntries(done.map((d) => [d.name, d.result.json])),
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  log(`\nResults written to ${path.relative(process.cwd(), file)} (${json.totalSeconds} s in all).`);
+
+  return rows.some((r) => r.status === "flagged" || r.status === "failed") || done.some((d) => d.result.flagged) ? 1 : 0;
+}
+
+/** The HTTP benchmarks: the bare-Fastify ceiling, then Sen on PGlite, then on PostgreSQL. */
+async function runHttp(settings: Settings, pgInfo: { server?: PostgresServer; note?: string }, selected: Benchmark[], rows: Row[]): Promise<void> {
   // 1. The ceiling.
   log("Starting the bare Fastify ceiling…");
   try {
@@ -277,25 +344,6 @@ async function main(argv: string[]): Promise<number> {
         meetsGoal: rps >= GOAL,
       };
     }
-
-  process.stdout.write(`\n${report(machine, settings, pgInfo, rows, selected)}\n`);
-
-  const dir = path.join(ROOT, "bench/results");
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, "latest.json");
-  const json = {
-    machine,
-    settings,
-    postgres: pgInfo.server ? { version: pgInfo.server.version, url: redact(pgInfo.server.url), source: pgInfo.server.source } : { skipped: pgInfo.note },
-    goal: { shareOfCeilingRps: GOAL },
-    benchmarks: selected.map((b) => ({ name: b.name, title: b.title })),
-    rows,
-    totalSeconds: Math.round((Date.now() - started) / 1000),
-  };
-  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
-  log(`\nResults written to ${path.relative(process.cwd(), file)} (${json.totalSeconds} s in all).`);
-
-  return rows.some((r) => r.status === "flagged" || r.status === "failed") ? 1 : 0;
 }
 
 let interrupted = false;

@@ -52,13 +52,18 @@ export function eventBus(db: Db) {
 
   return {
     async start(): Promise<void> {
+      // Deliver in arrival order: a large event read back from the table must not be overtaken by
+      // a small one behind it (SSE clients skip ids at or below the last they sent).
+      let chain: Promise<void> = Promise.resolve();
       unlisten = await db.listen(CHANNEL, (raw) => {
         const msg = JSON.parse(raw) as SenEvent | { id: number; ref: true };
-        if ("ref" in msg) {
-          void db
+        chain = chain.then(async () => {
+          if (!("ref" in msg)) return deliver(msg);
+          const r = await db
             .one<{ id: number; topic: string; audience: string; payload: unknown; at: Date }>("SELECT * FROM core.events WHERE id = $1", [msg.id])
-            .then((r) => r && deliver(rowToEvent(r)));
-        } else deliver(msg);
+            .catch(() => undefined);
+          if (r) deliver(rowToEvent(r));
+        });
       });
     },
 
