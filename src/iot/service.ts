@@ -242,7 +242,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
           for (const pt of p.points) {
             cols.deviceNo.push(p.device.row.no);
             cols.key.push(pt.key);
-            cols.ts.push(new Date(pt.ts));
+            cols.ts.push(pt.ts);
             const isNum = typeof pt.value === "number";
             cols.num.push(isNum ? (pt.value as number) : null);
             cols.val.push(isNum ? null : JSON.stringify(pt.value));
@@ -662,7 +662,7 @@ const DAY_MS = 86_400_000;
 // Vietnam keeps UTC+7 all year (no daylight saving), so its days start at 17:00 UTC.
 const VN_OFFSET_MS = 7 * HOUR_MS;
 
-type Buckets = { deviceNo: number[]; key: string[]; bucket: Date[]; n: number[]; sum: number[]; min: number[]; max: number[] };
+type Buckets = { deviceNo: number[]; key: string[]; bucket: number[]; n: number[]; sum: number[]; min: number[]; max: number[] };
 
 /** Hourly and daily sums of a batch's good numeric points, so rollups cost a few rows per batch. */
 export function rollups(c: PointColumns): { hour: Buckets; day: Buckets } {
@@ -671,7 +671,7 @@ export function rollups(c: PointColumns): { hour: Buckets; day: Buckets } {
     for (let i = 0; i < c.deviceNo.length; i++) {
       const v = c.num[i];
       if (v === null || c.outOfRange[i]) continue;
-      const t = c.ts[i].getTime();
+      const t = c.ts[i];
       const b = Math.floor((t + offset) / size) * size - offset;
       const id = `${c.deviceNo[i]}\u0000${c.key[i]}\u0000${b}`;
       const e = m.get(id);
@@ -686,7 +686,7 @@ export function rollups(c: PointColumns): { hour: Buckets; day: Buckets } {
     for (const e of m.values()) {
       out.deviceNo.push(e.d);
       out.key.push(e.k);
-      out.bucket.push(new Date(e.b));
+      out.bucket.push(e.b);
       out.n.push(e.n);
       out.sum.push(e.sum);
       out.min.push(e.min);
@@ -703,7 +703,7 @@ function newest(c: PointColumns): PointColumns {
   for (let i = 0; i < c.deviceNo.length; i++) {
     const id = `${c.deviceNo[i]}\u0000${c.key[i]}`;
     const j = best.get(id);
-    if (j === undefined || c.ts[j].getTime() <= c.ts[i].getTime()) best.set(id, i);
+    if (j === undefined || c.ts[j] <= c.ts[i]) best.set(id, i);
   }
   const idx = [...best.values()];
   return {

@@ -68,11 +68,15 @@ export interface NewDevice {
 export interface PointColumns {
   deviceNo: number[];
   key: string[];
-  ts: Date[];
+  /** Epoch milliseconds: cheaper to send than a Date per point. */
+  ts: number[];
   num: Array<number | null>;
   val: Array<string | null>;
   outOfRange: boolean[];
 }
+
+/** Epoch milliseconds (column ms) to timestamptz, exactly (no float rounding below a millisecond). */
+const MS_TO_TS = "'epoch'::timestamptz + ms * interval '1 millisecond'";
 
 export type Agg = "avg" | "min" | "max" | "sum" | "count";
 
@@ -177,7 +181,7 @@ export function iotStore(db: Db) {
      */
     async insertPoints(c: PointColumns): Promise<PointColumns> {
       const params = [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange];
-      const input = "SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::float8[], $5::jsonb[], $6::bool[])";
+      const input = `SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)`;
       await db.query("SAVEPOINT points");
       try {
         await db.query(`INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}`, params);
@@ -195,7 +199,7 @@ export function iotStore(db: Db) {
       return {
         deviceNo: rows.map((r) => r.device_no),
         key: rows.map((r) => r.key),
-        ts: rows.map((r) => new Date(r.ts)),
+        ts: rows.map((r) => new Date(r.ts).getTime()),
         num: rows.map((r) => r.num),
         val: rows.map(() => null),
         outOfRange: rows.map((r) => r.out_of_range),
@@ -203,10 +207,10 @@ export function iotStore(db: Db) {
     },
 
     /** Add pre-aggregated buckets to an hourly or daily rollup. */
-    addRollups: (table: "hour" | "day", r: { deviceNo: number[]; key: string[]; bucket: Date[]; n: number[]; sum: number[]; min: number[]; max: number[] }) =>
+    addRollups: (table: "hour" | "day", r: { deviceNo: number[]; key: string[]; bucket: number[]; n: number[]; sum: number[]; min: number[]; max: number[] }) =>
       db.query(
         `INSERT INTO iot.rollup_${table === "hour" ? "hour" : "day"} AS r (device_no, key, bucket, n, sum, min, max)
-         SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::int[], $5::float8[], $6::float8[], $7::float8[])
+         SELECT d, k, ${MS_TO_TS}, n, s, lo, hi FROM unnest($1::int[], $2::text[], $3::float8[], $4::int[], $5::float8[], $6::float8[], $7::float8[]) AS t(d, k, ms, n, s, lo, hi)
          ON CONFLICT (device_no, key, bucket) DO UPDATE
            SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`,
         [r.deviceNo, r.key, r.bucket, r.n, r.sum, r.min, r.max],
@@ -216,7 +220,7 @@ export function iotStore(db: Db) {
     setLatest: (c: PointColumns) =>
       db.query(
         `INSERT INTO iot.latest AS l (device_no, key, ts, num, val, out_of_range)
-         SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::float8[], $5::jsonb[], $6::bool[])
+         SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)
          ON CONFLICT (device_no, key) DO UPDATE
            SET ts = EXCLUDED.ts, num = EXCLUDED.num, val = EXCLUDED.val, out_of_range = EXCLUDED.out_of_range
            WHERE l.ts <= EXCLUDED.ts`,
