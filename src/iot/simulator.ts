@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import mqtt, { type MqttClient } from "mqtt";
+import { hydrologyRule } from "../ops/index.ts";
 import type { CreateDeviceInput, IotService } from "./service.ts";
 import type { RuleSpec } from "./types.ts";
 
@@ -62,23 +63,10 @@ export function loadDemoFleet(dataDir: string = DATA_DIR): DemoDevice[] {
 
 const alarmLevelsOf = (d: DemoDevice): AlarmLevels | undefined => d.serverAttributes?.alarmLevels;
 
-/** The BĐ1/BĐ2/BĐ3 threshold rule of a water-level station, from its alarm levels. */
+/** The BĐ1/BĐ2/BĐ3 flood rule of a water-level station (the one ops defines), from its alarm levels. */
 export function floodRule(d: DemoDevice): RuleSpec | undefined {
   const lv = alarmLevelsOf(d);
-  if (!lv) return undefined;
-  return {
-    id: "flood-level",
-    kind: "threshold",
-    name: "Mực nước vượt báo động",
-    key: "waterLevel",
-    direction: "above",
-    levels: [
-      { value: lv.bd1, severity: "minor", label: "BĐ1" },
-      { value: lv.bd2, severity: "major", label: "BĐ2" },
-      { value: lv.bd3, severity: "critical", label: "BĐ3" },
-    ],
-    hysteresis: 0.05,
-  };
+  return lv ? hydrologyRule(lv) : undefined;
 }
 
 function createInput(d: DemoDevice): CreateDeviceInput {

@@ -18,6 +18,7 @@ import {
   startSimulator,
 } from "../../src/iot/simulator.ts";
 import { ADMIN_PASSWORD, type TestSen, auth, dbTargets, startSen } from "../helpers.ts";
+import { TAN_CHAU_LEVELS, hydrologyRule } from "../../src/ops/index.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -66,16 +67,13 @@ describe("demo fleet", () => {
       // Going downstream the alarm levels do not rise.
       if (d.id !== "wl-thuong-phuoc" && d.id !== "wl-tan-chau") expect(lv?.bd2).toBeLessThan(4);
     }
-    expect(floodRule(tanChau)).toEqual({
+    expect(floodRule(tanChau)).toEqual(hydrologyRule(TAN_CHAU_LEVELS));
+    expect(floodRule(tanChau)).toMatchObject({
       id: "flood-level",
-      kind: "threshold",
-      name: "Mực nước vượt báo động",
-      key: "waterLevel",
-      direction: "above",
       levels: [
-        { value: 3.5, severity: "minor", label: "BĐ1" },
-        { value: 4, severity: "major", label: "BĐ2" },
-        { value: 4.5, severity: "critical", label: "BĐ3" },
+        { value: 3.5, severity: "minor" },
+        { value: 4, severity: "major" },
+        { value: 4.5, severity: "critical" },
       ],
       hysteresis: 0.05,
     });
