@@ -72,6 +72,8 @@ export function geoRoutes(fastify: FastifyInstance, geo: GeoService) {
     "/api/geo/locate",
     {
       config: { access: "public" },
+      // Its answer is a few hundred bytes: below the compression threshold, so skip the hook.
+      compress: false,
       schema: {
         tags: ["geo"],
         summary: "The commune containing a point (WGS 84)",
@@ -85,14 +87,21 @@ export function geoRoutes(fastify: FastifyInstance, geo: GeoService) {
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const commune = geo.locate(req.query.lat, req.query.lon);
       if (!commune)
         throw new Problem(404, "outside-province", `The point ${req.query.lat}, ${req.query.lon} is outside the province (no commune contains it).`);
-      const p = await provinceSummary();
-      return { commune, province: p };
+      // The answer depends only on the commune: its JSON is built once and sent as it is.
+      let body = answers.get(commune.code);
+      if (!body) {
+        body = JSON.stringify({ commune, province: await provinceSummary() });
+        answers.set(commune.code, body);
+      }
+      // A string with a JSON content type is sent unserialized; the schema still documents it.
+      return reply.type("application/json; charset=utf-8").send(body as never);
     },
   );
+  const answers = new Map<string, string>();
 
   let cachedProvince: { code: string; name: string; fullName: string } | undefined;
   async function provinceSummary() {

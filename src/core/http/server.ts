@@ -176,7 +176,8 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
       exposedHeaders: ["X-Request-Id", "NGSILD-Results-Count", "Link"],
     });
   }
-  await app.register(compress, { threshold: 1024, encodings: ["br", "gzip", "deflate"] });
+  // Responses are compressed; request bodies are never (no decompression hook on every request).
+  await app.register(compress, { threshold: 1024, encodings: ["br", "gzip", "deflate"], globalDecompression: false });
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
