@@ -87,18 +87,26 @@ export function geoRoutes(fastify: FastifyInstance, geo: GeoService) {
         },
       },
     },
-    async (req, reply) => {
+    // Not async: once a commune's answer is built, the hot path creates no promise at all.
+    (req, reply) => {
       const commune = geo.locate(req.query.lat, req.query.lon);
       if (!commune)
         throw new Problem(404, "outside-province", `The point ${req.query.lat}, ${req.query.lon} is outside the province (no commune contains it).`);
-      // The answer depends only on the commune: its JSON is built once and sent as it is.
-      let body = answers.get(commune.code);
-      if (!body) {
-        body = JSON.stringify({ commune, province: await provinceSummary() });
-        answers.set(commune.code, body);
+      // The answer depends only on the commune: its JSON is built once and sent as it is (a string
+      // with a JSON content type is not serialized again; the schema still documents it).
+      const body = answers.get(commune.code);
+      if (body) {
+        reply.type("application/json; charset=utf-8").send(body as never);
+        return;
       }
-      // A string with a JSON content type is sent unserialized; the schema still documents it.
-      return reply.type("application/json; charset=utf-8").send(body as never);
+      provinceSummary().then(
+        (province) => {
+          const built = JSON.stringify({ commune, province });
+          answers.set(commune.code, built);
+          reply.type("application/json; charset=utf-8").send(built as never);
+        },
+        (err) => reply.send(err),
+      );
     },
   );
   const answers = new Map<string, string>();
