@@ -132,13 +132,11 @@ export async function openServices({ config, logger = pino({ level: config.logLe
         // Device profiles: on first start, and once for a database that predates the IoT module.
         await iot.load();
         if (firstStart || opts.force || iot.listProfiles().length === 0) await db.tx(() => seedProfiles(iot, DATA_DIR));
-        if (config.demo) {
-          const created = await ensureDemoDevices(iot, loadDemoFleet(DATA_DIR));
-          if (created) logger.info({ created }, "demo devices registered");
-        }
         const admin = await seedAdmin(accounts, config.adminPassword, `UBND-${config.province}`);
         let demoUsers: string[] = [];
         if (config.demo) {
+          const created = await ensureDemoDevices(iot, loadDemoFleet(DATA_DIR));
+          if (created) logger.info({ created }, "demo devices registered");
           const first = (await geo.list({ parent: config.province, limit: 1, offset: 0 }))[0];
           demoUsers = await seedDemoUsers(accounts, first?.code);
         }
