@@ -180,8 +180,12 @@ export function iotStore(db: Db) {
      * then the rows actually inserted are returned so rollups count each point once.
      */
     async insertPoints(c: PointColumns): Promise<PointColumns> {
-      const params = [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange];
-      const input = `SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)`;
+      // Most batches are plain good numbers: then the text and flag columns need not travel.
+      const plain = c.val.every((v) => v === null) && !c.outOfRange.includes(true);
+      const params = plain ? [c.deviceNo, c.key, c.ts, c.num] : [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange];
+      const input = plain
+        ? `SELECT d, k, ${MS_TO_TS}, n, NULL::jsonb, false FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[]) AS t(d, k, ms, n)`
+        : `SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)`;
       await db.query("SAVEPOINT points");
       try {
         await db.query(`INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}`, params);
