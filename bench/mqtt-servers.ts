@@ -2,12 +2,25 @@
 // Mosquitto on an ephemeral port (external ceiling, and the broker of Sen's external mode), Sen
 // with its MQTT settings, and the fork()ed helpers (load generators, the do-nothing subscriber).
 // Everything registers its clean-up, so Ctrl-C leaves nothing running.
-import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
+import { execFileSync, fork, spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
-import { ROOT, type RunningServer, type SenUnderTest, type Settings, freePort, onCleanup, sleep, startServer, tempDir } from "./lib.ts";
+import {
+  ROOT,
+  type RunningServer,
+  type SenUnderTest,
+  type Settings,
+  freePort,
+  onCleanup,
+  procRssMb,
+  sleep,
+  startServer,
+  stopChild,
+  tempDir,
+  waitForExit,
+} from "./lib.ts";
 
 export const MOSQUITTO = "/usr/sbin/mosquitto";
 export const MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd";
@@ -37,34 +50,6 @@ export function procCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function procRssMb(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Math.round(Number(m[1]) / 1024) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  if (await waitForExit(child, 5000)) return;
-  child.kill("SIGKILL");
-  await waitForExit(child, 5000);
 }
 
 function canConnect(port: number): Promise<boolean> {
