@@ -1,38 +1,18 @@
 // Browser test of the web console and the citizen app against the real server: starts
 // `node bin/sen.js start` on a free port with a fresh data folder, drives Debian chromium through
 // playwright-core, and checks from the screenshot's pixels that the map really drew the boundaries.
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import pngjs from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const RESULTS = path.join(ROOT, "test-results");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const PASSWORD = "browser-test-Passw0rd!";
+import { type ConsoleServer, PASSWORD, RESULTS, launchBrowser, startConsoleServer } from "./support.ts";
 
 // The map's colours (web/src/console/mapStyle.ts): the commune fill and the province outline.
 const COMMUNE_FILL: RGB = [0xcf, 0xe6, 0xd4];
 const PROVINCE_LINE: RGB = [0x0e, 0x4a, 0x5a];
 
 type RGB = [number, number, number];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The pixel of `color` nearest to the image's centre, in image coordinates. */
 function nearestToCentre(png: { width: number; height: number; data: Buffer }, color: RGB, tolerance: number): { x: number; y: number } | null {
@@ -63,9 +43,7 @@ function colourShare(png: { width: number; height: number; data: Buffer }, color
 }
 
 describe("web console and citizen app in chromium", { timeout: 120_000 }, () => {
-  let server: ChildProcess | undefined;
-  let serverLog = "";
-  let dataDir = "";
+  let sen: ConsoleServer | undefined;
   let base = "";
   let browser: Browser | undefined;
   let context: BrowserContext;
@@ -73,77 +51,17 @@ describe("web console and citizen app in chromium", { timeout: 120_000 }, () => 
   let mapPixels: { width: number; height: number; data: Buffer } | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium was not found at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary.`);
-    }
-    mkdirSync(RESULTS, { recursive: true });
-    dataDir = mkdtempSync(path.join(os.tmpdir(), "sen-browser-"));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    // Run the server as in production: without the NODE_ENV=test that Vitest sets for itself.
-    const { NODE_ENV: _testEnv, ...env } = process.env;
-    server = spawn(process.execPath, ["bin/sen.js", "start"], {
-      cwd: ROOT,
-      env: {
-        ...env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        MQTT_PORT: "0",
-        SEN_DATA_DIR: dataDir,
-        SEN_ADMIN_PASSWORD: PASSWORD,
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const collect = (chunk: Buffer) => {
-      serverLog = (serverLog + chunk.toString()).slice(-20_000);
-    };
-    server.stdout?.on("data", collect);
-    server.stderr?.on("data", collect);
-    let exited: number | null = null;
-    server.once("exit", (code) => {
-      exited = code ?? -1;
-    });
+    sen = await startConsoleServer("sen-browser-");
+    base = sen.base;
 
-    // The first start builds the web, so allow up to 90 s.
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (exited !== null) throw new Error(`the server exited with code ${exited} before it was ready:\n${serverLog}`);
-      try {
-        const res = await fetch(`${base}/api/health`);
-        if (res.status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`the server did not answer /api/health within 90 s:\n${serverLog}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1600, height: 800 }, locale: "vi-VN", timezoneId: "Asia/Ho_Chi_Minh" });
     page = await context.newPage();
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      const stopped = new Promise((r) => server?.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, 10_000))]);
-      if (server.exitCode === null) server.kill("SIGKILL");
-    }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await sen?.stop();
   }, 30_000);
 
   it("sends an anonymous visitor of /map to the sign-in page", async () => {

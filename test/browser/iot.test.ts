@@ -5,20 +5,12 @@
 // latest value and chart, the devices list with registration, and a critical flood alarm that
 // must reach the console live (banner, blinking title, red marker) and be acknowledged from the
 // banner.
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import pngjs from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const RESULTS = path.join(ROOT, "test-results");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const PASSWORD = "browser-test-Passw0rd!";
+import { type ConsoleServer, PASSWORD, RESULTS, launchBrowser, startConsoleServer } from "./support.ts";
 
 type RGB = [number, number, number];
 type Png = { width: number; height: number; data: Buffer };
@@ -54,18 +46,6 @@ const STATION = {
 };
 const AIR = { id: "aq-sa-dec", name: "Trạm không khí Sa Đéc", profileId: "air-quality-station", lat: 10.295, lon: 105.757, accessToken: "SADEC-AQ-TOKEN-1" };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const near = (png: Png, i: number, color: RGB, tolerance: number) =>
   Math.abs(png.data[i] - color[0]) <= tolerance && Math.abs(png.data[i + 1] - color[1]) <= tolerance && Math.abs(png.data[i + 2] - color[2]) <= tolerance;
 
@@ -98,9 +78,7 @@ async function shot(locator: Locator | Page, name: string): Promise<Png> {
 }
 
 describe("IoT console in chromium", { timeout: 180_000 }, () => {
-  let server: ChildProcess | undefined;
-  let serverLog = "";
-  let dataDir = "";
+  let sen: ConsoleServer | undefined;
   let base = "";
   let token = "";
   let browser: Browser | undefined;
@@ -127,40 +105,8 @@ describe("IoT console in chromium", { timeout: 180_000 }, () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium was not found at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary.`);
-    }
-    mkdirSync(RESULTS, { recursive: true });
-    dataDir = mkdtempSync(path.join(os.tmpdir(), "sen-browser-iot-"));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    // Run the server as in production (without Vitest's NODE_ENV=test) and without the demo fleet.
-    const { NODE_ENV: _testEnv, SEN_DEMO: _demo, ...env } = process.env;
-    server = spawn(process.execPath, ["bin/sen.js", "start"], {
-      cwd: ROOT,
-      env: { ...env, PORT: String(port), HOST: "127.0.0.1", MQTT_PORT: "0", SEN_DATA_DIR: dataDir, SEN_ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const collect = (chunk: Buffer) => {
-      serverLog = (serverLog + chunk.toString()).slice(-20_000);
-    };
-    server.stdout?.on("data", collect);
-    server.stderr?.on("data", collect);
-    let exited: number | null = null;
-    server.once("exit", (code) => {
-      exited = code ?? -1;
-    });
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      if (exited !== null) throw new Error(`the server exited with code ${exited} before it was ready:\n${serverLog}`);
-      try {
-        if ((await fetch(`${base}/api/health`)).status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`the server did not answer /api/health within 120 s:\n${serverLog}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    sen = await startConsoleServer("sen-browser-iot-");
+    base = sen.base;
     const login = await fetch(`${base}/api/auth/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -168,18 +114,7 @@ describe("IoT console in chromium", { timeout: 180_000 }, () => {
     });
     token = ((await login.json()) as { token: string }).token;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1600, height: 900 }, locale: "vi-VN", timezoneId: "Asia/Ho_Chi_Minh" });
     // Count the oscillators the console starts: the alarm tone is made with WebAudio.
     await context.addInitScript(() => {
@@ -201,13 +136,7 @@ describe("IoT console in chromium", { timeout: 180_000 }, () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      const stopped = new Promise((r) => server?.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, 10_000))]);
-      if (server.exitCode === null) server.kill("SIGKILL");
-    }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await sen?.stop();
   }, 30_000);
 
   it("registers a water-level station and an air-quality station, and takes their telemetry over HTTP", async () => {
