@@ -4,6 +4,7 @@ import path from "node:path";
 import { booleanPointInPolygon } from "@turf/turf";
 import type { FeatureCollection, MultiPolygon, Polygon } from "geojson";
 import { type Benchmark, ROOT, load } from "./lib.ts";
+import { mulberry32 } from "../src/iot/simulator.ts";
 
 const PROVINCE = "82"; // Đồng Tháp; Sen is started with SEN_PROVINCE=82
 const POINTS = 200;
@@ -14,18 +15,6 @@ export interface LocatePoint {
   lon: number;
   /** The commune containing the point according to the boundary file Sen loads. */
   commune: string;
-}
-
-/** A small deterministic PRNG (mulberry32), so every run asks for the same points. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let cached: { points: LocatePoint[]; bbox: number[] } | undefined;
@@ -48,7 +37,7 @@ export function locatePoints(): { points: LocatePoint[]; bbox: number[] } {
     bbox[3] = Math.max(bbox[3] as number, c.bbox[3] as number);
   }
   const [w, s, e, n] = bbox as [number, number, number, number];
-  const random = prng(SEED);
+  const random = mulberry32(SEED);
   const points: LocatePoint[] = [];
   for (let tries = 0; points.length < POINTS && tries < POINTS * 100; tries++) {
     const lon = Math.round((w + random() * (e - w)) * 1e6) / 1e6;

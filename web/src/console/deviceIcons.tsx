@@ -1,5 +1,7 @@
 // Pictograms of device types (24×24, stroke), used as SVG in the pages and drawn onto canvases
 // (Path2D takes the same path data) for the map's symbols, which has no sprites.
+import { SvgIcon } from "./icons";
+
 export const TYPE_ICON_PATHS: Record<string, string> = {
   // a gauge staff standing in waves
   WaterLevelObserved:
@@ -23,19 +25,5 @@ export const TYPE_ICON_PATHS: Record<string, string> = {
 export const typeIconPath = (type: string) => TYPE_ICON_PATHS[type] ?? TYPE_ICON_PATHS.default;
 
 export function TypeIcon({ type, size = 20 }: { type: string; size?: number }) {
-  return (
-    <svg
-      width={size}
-      height={size}
-      viewBox="0 0 24 24"
-      fill="none"
-      stroke="currentColor"
-      strokeWidth="1.8"
-      strokeLinecap="round"
-      strokeLinejoin="round"
-      aria-hidden="true"
-    >
-      <path d={typeIconPath(type)} />
-    </svg>
-  );
+  return <SvgIcon d={typeIconPath(type)} size={size} />;
 }
