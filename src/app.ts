@@ -19,6 +19,8 @@ import { createHttpServer, typed } from "./core/http/server.ts";
 import { type MigrationSource, migrate } from "./core/migrate.ts";
 import { type FirstAdmin, seedAdmin, seedAgencies, seedDemoUsers } from "./core/seed.ts";
 import { ensureWebBuilt, webRoutes } from "./core/web.ts";
+import { createMailer } from "./core/jobs/outbound.ts";
+import { jobQueue } from "./core/jobs/queue.ts";
 import { ogcRoutes } from "./geo/ogc.ts";
 import { geoRoutes } from "./geo/routes.ts";
 import { geoService } from "./geo/service.ts";
@@ -41,6 +43,7 @@ export const MIGRATIONS: MigrationSource[] = [
 
 const SEED_LOCK = 0x53454e02;
 const EVENT_RETENTION_DAYS = 7;
+const JOB_RETENTION_DAYS = 30;
 
 export interface ServiceOptions {
   config: Config;
@@ -103,6 +106,9 @@ export async function openServices({ config, logger = pino({ level: config.logLe
   });
   // Every committed batch of points goes through the rules; alarms follow.
   iot.onPoints((device, rules, points) => ops.rules.onPoints(device, rules, points));
+  const jobs = jobQueue(db);
+  const mailer = createMailer(config.smtpUrl, config.smtpFrom);
+  // Modules built on the above (each adds its line here, in dependency order).
 
   return {
     config,
@@ -114,6 +120,8 @@ export async function openServices({ config, logger = pino({ level: config.logLe
     geo,
     iot,
     ops,
+    jobs,
+    mailer,
     /** Load the province on first start (units, boundaries, agencies, admin); quick afterwards. */
     async seed(opts: { force?: boolean } = {}): Promise<{ firstStart: boolean; admin?: FirstAdmin; demoUsers: string[] }> {
       return db.withLock(SEED_LOCK, async () => {
@@ -145,6 +153,8 @@ export async function openServices({ config, logger = pino({ level: config.logLe
     },
     async close(): Promise<void> {
       ops.rules.stop();
+      await jobs.stopAll();
+      mailer.close();
       await bus.stop();
       await db.close();
       unlock();
@@ -171,7 +181,7 @@ export interface Sen {
 
 export async function createSen(opts: SenOptions): Promise<Sen> {
   const services = await openServices(opts);
-  const { config, logger, db, audit, bus, accounts, geo, iot, ops } = services;
+  const { config, logger, db, audit, bus, accounts, geo, iot, ops, jobs } = services;
   let broker: EmbeddedBroker | undefined;
   let external: ExternalMqtt | undefined;
   let demoSim: Simulator | undefined;
@@ -179,6 +189,12 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     const seeded = await services.seed();
     await iot.load();
     await bus.start();
+    // The embedded database has one process (pid lock): jobs it held when it died are free again.
+    if (db.driver === "pglite") {
+      const recovered = await jobs.recoverAfterCrash();
+      if (recovered) logger.warn({ recovered }, "jobs interrupted by the last stop will run again");
+    }
+    // Modules' background workers start here (each adds its line).
     // Devices connect to the embedded broker unless an external one is configured.
     broker = config.mqttUrl ? undefined : await startEmbeddedBroker(iot, { port: config.mqttPort, host: config.host, log: logger });
     external = config.mqttUrl ? await startExternalMqtt(iot, { url: config.mqttUrl, log: logger }) : undefined;
@@ -214,8 +230,8 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     // node may run it.
     const housekeeping = setInterval(
       () =>
-        void Promise.all([bus.prune(EVENT_RETENTION_DAYS), accounts.store.deleteOldSessions(), iot.applyRetention()]).catch((err) =>
-          logger.warn({ err }, "housekeeping failed"),
+        void Promise.all([bus.prune(EVENT_RETENTION_DAYS), accounts.store.deleteOldSessions(), iot.applyRetention(), jobs.prune(JOB_RETENTION_DAYS)]).catch(
+          (err) => logger.warn({ err }, "housekeeping failed"),
         ),
       3_600_000,
     );
@@ -276,6 +292,7 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     geoRoutes(app, geo);
     iotRoutes(app, iot, commands);
     ops.routes(app);
+    // Modules' routes (each adds its line).
     let provinceName: string | undefined;
     ogcRoutes(app, geo, { provinceName: async () => (provinceName ??= (await geo.get(config.province)).fullName) });
     await webRoutes(app, dist);

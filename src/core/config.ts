@@ -21,6 +21,11 @@ export interface Config {
   cookieSecure: boolean;
   bodyLimit: number;
   sessionHours: number;
+  /** SMTP server for email notifications (smtp://user:pass@host:port); unset = no email. */
+  smtpUrl?: string;
+  smtpFrom: string;
+  /** Public base URL of this Sen (links in emails, feeds, CAP documents). */
+  publicUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -95,8 +100,29 @@ export function loadConfig(env: Env = process.env): Config {
     if (!ok) throw new ConfigError("MQTT_URL", "must be an mqtt:// or mqtts:// URL (unset it to use the embedded broker)");
   }
 
+  const smtpUrl = env.SMTP_URL?.trim() || undefined;
+  if (smtpUrl) {
+    let ok = false;
+    try {
+      ok = ["smtp:", "smtps:"].includes(new URL(smtpUrl).protocol);
+    } catch {}
+    if (!ok) throw new ConfigError("SMTP_URL", "must be an smtp:// or smtps:// URL (unset it to send no email)");
+  }
+  const smtpFrom = env.SMTP_FROM?.trim() || "Sen <no-reply@localhost>";
+
+  const port = int(env, "PORT", 8080, 0, 65535);
+  const publicUrl = (env.SEN_PUBLIC_URL?.trim() || `http://localhost:${port}`).replace(/\/+$/, "");
+  try {
+    if (!["http:", "https:"].includes(new URL(publicUrl).protocol)) throw new Error();
+  } catch {
+    throw new ConfigError("SEN_PUBLIC_URL", `must be an http(s) URL such as https://sen.dongthap.gov.vn, got "${publicUrl}"`);
+  }
+
   return {
-    port: int(env, "PORT", 8080, 0, 65535),
+    port,
+    smtpUrl,
+    smtpFrom,
+    publicUrl,
     mqttUrl,
     host,
     mqttPort: int(env, "MQTT_PORT", 1883, 0, 65535),

@@ -4,6 +4,8 @@ import { useTranslation } from "react-i18next";
 import { ApiError, api, type LocateResult } from "../shared/api";
 import { LanguageSwitch } from "../shared/LanguageSwitch";
 import { Logo } from "../shared/Logo";
+import { Link, useLocation } from "../shared/router";
+import { CITIZEN_MODULES } from "./modules";
 import { ProvinceMap } from "./ProvinceMap";
 
 type Lookup =
@@ -137,6 +139,9 @@ export function App() {
     return () => window.removeEventListener("beforeinstallprompt", onPrompt);
   }, []);
 
+  const { pathname } = useLocation();
+  const active = CITIZEN_MODULES.find((m) => pathname === m.path || pathname.startsWith(`${m.path}/`));
+
   return (
     <div className="app">
       <header className="app-bar">
@@ -149,58 +154,77 @@ export function App() {
           {t("citizen.offline")}
         </div>
       )}
-      <main className="app-main">
-        <section className="hero">
-          <h1>{t("citizen.greeting")}</h1>
-          <p>{t("citizen.intro")}</p>
-          {installEvent && (
-            <button
-              type="button"
-              className="btn btn-secondary"
-              onClick={async () => {
-                await installEvent.prompt();
-                setInstallEvent(null);
-              }}
-            >
-              {t("citizen.install")}
-            </button>
-          )}
-        </section>
+      {active ? (
+        <main className="app-main">{active.screen(pathname)}</main>
+      ) : (
+        <main className="app-main">
+          {CITIZEN_MODULES.map((m) => (m.home ? <div key={m.path}>{m.home()}</div> : null))}
+          <section className="hero">
+            <h1>{t("citizen.greeting")}</h1>
+            <p>{t("citizen.intro")}</p>
+            {installEvent && (
+              <button
+                type="button"
+                className="btn btn-secondary"
+                onClick={async () => {
+                  await installEvent.prompt();
+                  setInstallEvent(null);
+                }}
+              >
+                {t("citizen.install")}
+              </button>
+            )}
+          </section>
 
-        <MyCommune />
+          <MyCommune />
 
-        <section aria-labelledby="services-title">
-          <h2 id="services-title" className="section-title">
-            {t("citizen.services")}
-          </h2>
-          <ul className="services">
-            {SERVICES.map((s) => (
-              <li key={s.key} className="service" aria-disabled="true">
-                <span className="service-icon" aria-hidden="true">
-                  <svg
-                    width="22"
-                    height="22"
-                    viewBox="0 0 24 24"
-                    fill="none"
-                    stroke="currentColor"
-                    strokeWidth="1.8"
-                    strokeLinecap="round"
-                    strokeLinejoin="round"
-                    aria-hidden="true"
-                  >
-                    <path d={s.icon} />
-                  </svg>
-                </span>
-                <span className="service-body">
-                  <span className="service-name">{t(`citizen.${s.key}`)}</span>
-                  <span className="service-text">{t(`citizen.${s.key}Text`)}</span>
-                </span>
-                <span className="soon">{t("citizen.comingSoon")}</span>
-              </li>
-            ))}
-          </ul>
-        </section>
-      </main>
+          <section aria-labelledby="services-title">
+            <h2 id="services-title" className="section-title">
+              {t("citizen.services")}
+            </h2>
+            <ul className="services">
+              {SERVICES.map((s) => {
+                const module = CITIZEN_MODULES.find((m) => m.service === s.key);
+                const body = (
+                  <>
+                    <span className="service-icon" aria-hidden="true">
+                      <svg
+                        width="22"
+                        height="22"
+                        viewBox="0 0 24 24"
+                        fill="none"
+                        stroke="currentColor"
+                        strokeWidth="1.8"
+                        strokeLinecap="round"
+                        strokeLinejoin="round"
+                        aria-hidden="true"
+                      >
+                        <path d={s.icon} />
+                      </svg>
+                    </span>
+                    <span className="service-body">
+                      <span className="service-name">{t(`citizen.${s.key}`)}</span>
+                      <span className="service-text">{t(`citizen.${s.key}Text`)}</span>
+                    </span>
+                    {!module && <span className="soon">{t("citizen.comingSoon")}</span>}
+                  </>
+                );
+                return module ? (
+                  <li key={s.key}>
+                    <Link to={module.path} className="service service-link">
+                      {body}
+                    </Link>
+                  </li>
+                ) : (
+                  <li key={s.key} className="service" aria-disabled="true">
+                    {body}
+                  </li>
+                );
+              })}
+            </ul>
+          </section>
+        </main>
+      )}
       <footer className="app-foot">{t("citizen.footer")}</footer>
     </div>
   );

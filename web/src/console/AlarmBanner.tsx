@@ -9,7 +9,7 @@ import { useAlarms } from "./alarms";
 import { useAuth } from "./auth";
 import { Icon } from "./icons";
 import { SEVERITIES, type Severity } from "./iot";
-import { Link } from "./router";
+import { Link } from "../shared/router";
 import { ErrorMessage } from "./pages/Misc";
 import { useCommuneName } from "./useCommuneName";
 import { useNow } from "./useNow";

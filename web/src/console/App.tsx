@@ -6,11 +6,12 @@ import { Layout } from "./Layout";
 import { AlarmsPage } from "./pages/Alarms";
 import { AuditPage } from "./pages/Audit";
 import { DevicesPage } from "./pages/Devices";
+import { CONSOLE_MODULES } from "./modules";
 import { LoginPage } from "./pages/Login";
 import { NotFound, NoAccess, Forbidden, ErrorScreen } from "./pages/Misc";
 import { OverviewPage } from "./pages/Overview";
 import { UsersPage } from "./pages/Users";
-import { navigate, useLocation } from "./router";
+import { navigate, useLocation } from "../shared/router";
 
 // MapLibre is large: the map page is its own chunk, loaded when first opened.
 const MapPage = lazy(() => import("./pages/MapPage"));
@@ -64,7 +65,7 @@ function Routes() {
   else if (pathname === "/alarms") page = can("alarms:read") ? <AlarmsPage /> : <Forbidden />;
   else if (pathname === "/admin/users") page = can("users:read") ? <UsersPage /> : <Forbidden />;
   else if (pathname === "/admin/audit") page = can("audit:read") ? <AuditPage /> : <Forbidden />;
-  else page = <NotFound />;
+  else page = CONSOLE_MODULES.map((m) => m.page(pathname, can)).find((p) => p !== undefined) ?? <NotFound />;
 
   return (
     <Layout>

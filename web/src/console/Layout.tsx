@@ -8,42 +8,46 @@ import { AlarmsProvider, useAlarms } from "./alarms";
 import { useAuth } from "./auth";
 import { loadProvince } from "./data";
 import { Icon, type IconName } from "./icons";
-import { Link, navigate, useLocation } from "./router";
+import { CONSOLE_MODULES, type NavGroup } from "./modules";
+import { Link, navigate, useLocation } from "../shared/router";
 import { useAgencyName } from "./useAgencyName";
 
 interface NavItem {
-  key: string;
+  /** Translation key of the label. */
+  label: string;
   icon: IconName;
-  path?: string; // absent: the module is not built yet
+  path: string;
   permission?: string;
+  order: number;
 }
 
-const NAV: { group: string; items: NavItem[] }[] = [
-  {
-    group: "nav.groupOperations",
-    items: [
-      { key: "overview", icon: "overview", path: "/" },
-      { key: "map", icon: "map", path: "/map" },
-      { key: "iot", icon: "iot", path: "/devices", permission: "devices:read" },
-      { key: "alarms", icon: "alarms", path: "/alarms", permission: "alarms:read" },
-      { key: "reports", icon: "reports" },
-    ],
-  },
-  {
-    group: "nav.groupServices",
-    items: [
-      { key: "openData", icon: "openData" },
-      { key: "indicators", icon: "indicators" },
-    ],
-  },
-  {
-    group: "nav.groupAdmin",
-    items: [
-      { key: "users", icon: "users", path: "/admin/users", permission: "users:read" },
-      { key: "audit", icon: "audit", path: "/admin/audit", permission: "audit:read" },
-    ],
-  },
+const GROUPS: { group: NavGroup; title: string }[] = [
+  { group: "operations", title: "nav.groupOperations" },
+  { group: "services", title: "nav.groupServices" },
+  { group: "admin", title: "nav.groupAdmin" },
 ];
+
+const SHELL_NAV: Record<NavGroup, NavItem[]> = {
+  operations: [
+    { label: "nav.overview", icon: "overview", path: "/", order: 10 },
+    { label: "nav.map", icon: "map", path: "/map", order: 20 },
+    { label: "nav.iot", icon: "iot", path: "/devices", permission: "devices:read", order: 30 },
+    { label: "nav.alarms", icon: "alarms", path: "/alarms", permission: "alarms:read", order: 40 },
+  ],
+  services: [],
+  admin: [
+    { label: "nav.users", icon: "users", path: "/admin/users", permission: "users:read", order: 10 },
+    { label: "nav.audit", icon: "audit", path: "/admin/audit", permission: "audit:read", order: 20 },
+  ],
+};
+
+/** The shell's entries and every module's, per group, in order. */
+const NAV = GROUPS.map(({ group, title }) => ({
+  group: title,
+  items: [...SHELL_NAV[group], ...CONSOLE_MODULES.flatMap((m) => m.nav.filter((n) => n.group === group).map((n) => ({ ...n, order: n.order ?? 100 })))].sort(
+    (a, b) => a.order - b.order,
+  ),
+}));
 
 function useProvinceName(): string | null {
   const { i18n } = useTranslation();
@@ -82,27 +86,14 @@ function Sidebar({ open, onNavigate }: { open: boolean; onNavigate: () => void }
               <div className="nav-group-title">{t(group)}</div>
               <ul>
                 {visible.map((item) => {
-                  const label = t(`nav.${item.key}`);
-                  if (!item.path) {
-                    return (
-                      <li key={item.key}>
-                        <span className="nav-item disabled" aria-disabled="true" title={t("nav.comingSoonHint")}>
-                          <Icon name={item.icon} />
-                          <span className="nav-label">
-                            {label}
-                            <span className="nav-soon">{t("nav.comingSoon")}</span>
-                          </span>
-                        </span>
-                      </li>
-                    );
-                  }
+                  const label = t(item.label);
                   const active = item.path === "/" ? pathname === "/" : pathname.startsWith(item.path);
                   return (
-                    <li key={item.key}>
+                    <li key={item.path}>
                       <Link to={item.path} className={`nav-item ${active ? "active" : ""}`} aria-current={active ? "page" : undefined} onClick={onNavigate}>
                         <Icon name={item.icon} />
                         <span className="nav-label">{label}</span>
-                        {item.key === "alarms" && activeAlarms > 0 && (
+                        {item.path === "/alarms" && activeAlarms > 0 && (
                           <span className={`nav-count ${critical ? "critical" : ""}`} title={t("alarms.activeCount", { count: activeAlarms })}>
                             {activeAlarms}
                           </span>

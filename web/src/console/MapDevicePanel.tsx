@@ -7,7 +7,7 @@ import { useAlarms } from "./alarms";
 import { DeviceStatus, DeviceSymbol } from "./deviceParts";
 import { Icon } from "./icons";
 import { compareAlarms, type Device, formatValue, keyLabel, primaryKey, typeLabel } from "./iot";
-import { Link } from "./router";
+import { Link } from "../shared/router";
 import { useAgencyName } from "./useAgencyName";
 import { useCommuneName } from "./useCommuneName";
 import { useNow } from "./useNow";

@@ -5,6 +5,18 @@ import { initReactI18next } from "react-i18next";
 import en from "./en.json";
 import vi from "./vi.json";
 
+// Each module keeps its own strings in modules/<name>.<lang>.json, reached as "<name>.<key>".
+const moduleFiles = import.meta.glob<Record<string, unknown>>("./modules/*.json", { eager: true, import: "default" });
+
+function withModules(base: Record<string, unknown>, lang: string): Record<string, unknown> {
+  const merged = { ...base };
+  for (const [file, strings] of Object.entries(moduleFiles)) {
+    const m = /\/([a-z0-9-]+)\.([a-z]+)\.json$/.exec(file);
+    if (m && m[2] === lang) merged[m[1]] = strings;
+  }
+  return merged;
+}
+
 export const LANGUAGES = ["vi", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
 const STORAGE_KEY = "sen.lang";
@@ -29,7 +41,7 @@ export function currentLanguage(): Language {
 }
 
 void i18n.use(initReactI18next).init({
-  resources: { vi: { translation: vi }, en: { translation: en } },
+  resources: { vi: { translation: withModules(vi, "vi") }, en: { translation: withModules(en, "en") } },
   lng: storedLanguage(),
   fallbackLng: "vi",
   supportedLngs: [...LANGUAGES],

@@ -15,7 +15,7 @@ import { FormError } from "../deviceParts";
 import { Icon } from "../icons";
 import { type Alarm, type AlarmHistory, alarmsOf, compareAlarms, isSeverity, SEVERITIES, type Severity } from "../iot";
 import { throttle, useLiveEvents } from "../live";
-import { Link, navigate, useLocation } from "../router";
+import { Link, navigate, useLocation } from "../../shared/router";
 import { useAgencyName } from "../useAgencyName";
 import { useCommuneName } from "../useCommuneName";
 import { useNow } from "../useNow";

@@ -28,7 +28,7 @@ import {
   unitLabel,
 } from "../iot";
 import { throttle, useLiveEvents } from "../live";
-import { Link, navigate, useLocation } from "../router";
+import { Link, navigate, useLocation } from "../../shared/router";
 import { RANGES, type RangeKey, TelemetryChart, telemetryUrl } from "../TelemetryChart";
 import { useAgencyName } from "../useAgencyName";
 import { useCommuneName } from "../useCommuneName";

@@ -12,7 +12,7 @@ import { loadAgencies } from "../data";
 import { Dialog, DeviceStatus, DeviceSymbol, FormError, TokenDialog, useDeviceActions } from "../deviceParts";
 import { Icon } from "../icons";
 import { type Device, DEVICE_TYPES, type DeviceProfile, deviceState, formatValue, primaryKey, type RuleSpec, SEVERITY_RANK, typeLabel } from "../iot";
-import { Link, navigate, useLocation } from "../router";
+import { Link, navigate, useLocation } from "../../shared/router";
 import { useAgencyName } from "../useAgencyName";
 import { useCommuneName } from "../useCommuneName";
 import { useDevices } from "../useDevices";

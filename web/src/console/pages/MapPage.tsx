@@ -24,7 +24,7 @@ import { useAuth } from "../auth";
 import { SEVERITIES } from "../iot";
 import { MapDevicePanel } from "../MapDevicePanel";
 import { DEVICE_LAYERS, DEVICE_PICK_LAYERS, DEVICE_SOURCE, type DeviceProps, deviceFeatures, provideDeviceImage, symbolDataUrl } from "../mapDevices";
-import { navigate, useLocation } from "../router";
+import { navigate, useLocation } from "../../shared/router";
 import { useDevices } from "../useDevices";
 import { useProfiles } from "../useProfiles";
 import { type BBox, bboxOf } from "../../shared/geometry";

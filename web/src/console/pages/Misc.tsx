@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next";
 import { ApiError, NetworkError } from "../../shared/api";
 import { Logo } from "../../shared/Logo";
 import { useAuth } from "../auth";
-import { Link, navigate } from "../router";
+import { Link, navigate } from "../../shared/router";
 
 export function NotFound() {
   const { t } = useTranslation();

@@ -9,7 +9,7 @@ import { useAuth } from "../auth";
 import { loadAgencies, loadCommuneUnits } from "../data";
 import { Icon } from "../icons";
 import { useLiveEvents, useStreamStatus } from "../live";
-import { Link } from "../router";
+import { Link } from "../../shared/router";
 
 type Load<T> = { status: "loading" } | { status: "ok"; value: T } | { status: "error"; error: unknown };
 
