@@ -7,7 +7,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { geoBenchmark } from "./geo.ts";
+import { catalogBenchmark } from "./catalog.ts";
+import { alertsBenchmark } from "./alerts.ts";
+import { contextBenchmark } from "./context.ts";
 import { ingestBenchmark } from "./ingest.ts";
+import { reportsBenchmark } from "./reports.ts";
+import { indicatorsBenchmark } from "./indicators.ts";
 import {
   type Benchmark,
   type LoadResult,
@@ -33,7 +38,7 @@ import type { StandaloneBenchmark, StandaloneResult } from "./standalone.ts";
  * benchmarks (Benchmark) run on the Sen this runner starts, against the bare-Fastify ceiling;
  * standalone ones (ingest) start their own servers and ceilings, after the HTTP ones.
  */
-const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [geoBenchmark, ingestBenchmark];
+const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [geoBenchmark, ingestBenchmark, indicatorsBenchmark, reportsBenchmark, contextBenchmark, alertsBenchmark, catalogBenchmark];
 
 const isStandalone = (b: Benchmark | StandaloneBenchmark): b is StandaloneBenchmark => "standalone" in b && b.standalone;
 

@@ -25,6 +25,11 @@ import { ogcRoutes } from "./geo/ogc.ts";
 import { geoRoutes } from "./geo/routes.ts";
 import { geoService } from "./geo/service.ts";
 import { OPS_MIGRATIONS, createOps, ruleProblems } from "./ops/index.ts";
+import { INDICATORS_MIGRATIONS, createIndicators } from "./indicators/index.ts";
+import { ALERTS_MIGRATIONS, createAlerts } from "./alerts/index.ts";
+import { REPORTS_MIGRATIONS, createReports } from "./reports/index.ts";
+import { CATALOG_MIGRATIONS, createCatalog, iotCollections } from "./catalog/index.ts";
+import { CONTEXT_MIGRATIONS, createContext } from "./context/index.ts";
 import { type ExternalMqtt, startExternalMqtt } from "./iot/mqtt-external.ts";
 import { type Simulator, ensureDemoDevices, loadDemoFleet, startSimulator } from "./iot/simulator.ts";
 import { IOT_MIGRATIONS, commandService, iotRoutes, iotService, seedProfiles, startEmbeddedBroker, type EmbeddedBroker } from "./iot/index.ts";
@@ -39,6 +44,11 @@ export const MIGRATIONS: MigrationSource[] = [
   { module: "geo", dir: path.join(ROOT, "src/geo/migrations") },
   { module: "iot", dir: IOT_MIGRATIONS },
   { module: "ops", dir: OPS_MIGRATIONS },
+  { module: "indicators", dir: INDICATORS_MIGRATIONS },
+  { module: "alerts", dir: ALERTS_MIGRATIONS },
+  { module: "reports", dir: REPORTS_MIGRATIONS },
+  { module: "catalog", dir: CATALOG_MIGRATIONS },
+  { module: "context", dir: CONTEXT_MIGRATIONS },
 ];
 
 const SEED_LOCK = 0x53454e02;
@@ -109,6 +119,66 @@ export async function openServices({ config, logger = pino({ level: config.logLe
   const jobs = jobQueue(db);
   const mailer = createMailer(config.smtpUrl, config.smtpFrom);
   // Modules built on the above (each adds its line here, in dependency order).
+  const indicators = createIndicators({
+    db,
+    audit,
+    bus,
+    jobs,
+    logger,
+    dataDir: DATA_DIR,
+    config,
+    province: async () => {
+      const p = await geo.get(config.province);
+      return { code: p.code, name: p.fullName, nameEn: p.fullNameEn };
+    },
+    communes: async () =>
+      (await geo.list({ parent: config.province, limit: 5000, offset: 0 })).map((c) => ({ code: c.code, name: c.fullName, nameEn: c.fullNameEn, unitType: c.unitType })),
+    agencies: async () => (await accounts.store.listAgencies()).map((a) => ({ code: a.code, name: a.name, nameEn: a.name_en, kind: a.kind })),
+  });
+  const catalog = createCatalog({
+    db,
+    audit,
+    bus,
+    jobs,
+    logger,
+    dataDir: config.dataDir,
+    agencyExists: async (code) => (await accounts.store.getAgency(code)) !== undefined,
+    sqlEnabled: config.catalogSql,
+    maxUploadBytes: config.catalogUploadMb * 1024 * 1024,
+  });
+  const alerts = createAlerts({
+    db,
+    audit,
+    bus,
+    jobs,
+    mailer,
+    geo,
+    logger,
+    province: config.province,
+    publicUrl: config.publicUrl,
+    agencyName: async (code) => {
+      const a = await accounts.store.getAgency(code);
+      return a && { name: a.name, nameEn: a.name_en };
+    },
+    device: (id) => {
+      const d = iot.byDeviceId(id);
+      return d && { attributes: d.row.server_attributes ?? {}, commune: d.info.commune, lat: d.info.lat, lon: d.info.lon, agency: d.info.agency };
+    },
+  });
+  const reports = createReports({
+    db,
+    audit,
+    bus,
+    jobs,
+    mailer,
+    accounts,
+    publicUrl: config.publicUrl,
+    locate: (lat, lon) => geo.locate(lat, lon)?.code,
+    communeExists: (code) => geo.get(code).then((u) => u.parentCode === config.province, () => false),
+    listAgencies: () => accounts.listAgencies(),
+    agencyOfficers: (agency) => accounts.listUsers({ agency, role: "agency_officer", limit: 200, offset: 0 }),
+  });
+  const context = createContext({ db, audit, bus, jobs, iot, logger, publicUrl: config.publicUrl, agencyExists: async (code) => (await accounts.store.getAgency(code)) !== undefined });
 
   return {
     config,
@@ -122,6 +192,11 @@ export async function openServices({ config, logger = pino({ level: config.logLe
     ops,
     jobs,
     mailer,
+    indicators,
+    reports,
+    alerts,
+    catalog,
+    context,
     /** Load the province on first start (units, boundaries, agencies, admin); quick afterwards. */
     async seed(opts: { force?: boolean } = {}): Promise<{ firstStart: boolean; admin?: FirstAdmin; demoUsers: string[] }> {
       return db.withLock(SEED_LOCK, async () => {
@@ -195,6 +270,21 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
       if (recovered) logger.warn({ recovered }, "jobs interrupted by the last stop will run again");
     }
     // Modules' background workers start here (each adds its line).
+    await services.indicators.load();
+    services.indicators.registerSource(
+      services.indicators.iotSource(() => iot.all().map((d) => ({ type: d.row.type, commune: d.row.commune_code, enabled: d.row.enabled, online: d.online }))),
+    );
+    services.indicators.registerSource(services.indicators.reportsSource(services.reports));
+    // Indicator sources still to register once their modules offer statistics: catalog (datasets
+    // published), alerts (alerts published) — see src/indicators/sources.ts.
+    services.indicators.start();
+    bus.subscribe((e) => services.indicators.follow(e));
+    await services.catalog.service.seedThemes();
+    services.catalog.start();
+    const alertsWorkers = await services.alerts.start();
+    await services.reports.seedDefaults();
+    services.reports.start({ mailer: services.mailer, logger });
+    await services.context.start();
     // Devices connect to the embedded broker unless an external one is configured.
     broker = config.mqttUrl ? undefined : await startEmbeddedBroker(iot, { port: config.mqttPort, host: config.host, log: logger });
     external = config.mqttUrl ? await startExternalMqtt(iot, { url: config.mqttUrl, log: logger }) : undefined;
@@ -293,8 +383,16 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     iotRoutes(app, iot, commands);
     ops.routes(app);
     // Modules' routes (each adds its line).
+    services.indicators.routes(app);
+    app.addHook("onClose", () => services.indicators.stop());
+    services.catalog.routes(app, { agencies: () => accounts.listAgencies(), siteTitle: async () => `Cổng dữ liệu mở – ${(await geo.get(config.province)).fullName}` });
+    services.alerts.routes(app);
+    app.addHook("onClose", () => alertsWorkers.stop());
+    await services.reports.routes(app);
+    services.context.routes(app);
+    app.addHook("onClose", () => services.context.stop());
     let provinceName: string | undefined;
-    ogcRoutes(app, geo, { provinceName: async () => (provinceName ??= (await geo.get(config.province)).fullName) });
+    ogcRoutes(app, geo, { provinceName: async () => (provinceName ??= (await geo.get(config.province)).fullName) }, [services.catalog.ogc, iotCollections(iot)]);
     await webRoutes(app, dist);
     await app.ready();
 

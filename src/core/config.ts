@@ -26,6 +26,16 @@ export interface Config {
   smtpFrom: string;
   /** Public base URL of this Sen (links in emails, feeds, CAP documents). */
   publicUrl: string;
+  /** Indicators: the Government reporting system's endpoint for approved values; unset = no push. */
+  govReportUrl?: string;
+  /** Indicators: HMAC-SHA256 key signing those pushes (X-Sen-Signature). */
+  govReportSecret?: string;
+  /** Indicators: minutes between refreshes of automatic indicators (and the export sweep). */
+  indicatorsRefreshMinutes: number;
+  /** Open data: offer CKAN's datastore_search_sql (read-only, one SELECT, time and row limits). */
+  catalogSql: boolean;
+  /** Open data: largest upload to the datastore, in MB. */
+  catalogUploadMb: number;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +64,18 @@ function bool(env: Env, name: string, def: boolean): boolean {
   if (["1", "true", "yes", "on"].includes(raw)) return true;
   if (["0", "false", "no", "off"].includes(raw)) return false;
   throw new ConfigError(name, `must be 1 or 0 (true/false), got "${env[name]}"`);
+}
+
+/** An optional http(s) URL. */
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  let ok = false;
+  try {
+    ok = ["http:", "https:"].includes(new URL(raw).protocol);
+  } catch {}
+  if (!ok) throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  return raw;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -138,5 +160,10 @@ export function loadConfig(env: Env = process.env): Config {
     cookieSecure: bool(env, "SEN_COOKIE_SECURE", false),
     bodyLimit: int(env, "SEN_BODY_LIMIT", 1_048_576, 1024, 104_857_600),
     sessionHours: int(env, "SEN_SESSION_HOURS", 12, 1, 24 * 90),
+    govReportUrl: httpUrl(env, "SEN_GOV_REPORT_URL"),
+    govReportSecret: env.SEN_GOV_REPORT_SECRET?.trim() || undefined,
+    indicatorsRefreshMinutes: int(env, "SEN_INDICATORS_REFRESH_MINUTES", 15, 1, 1440),
+    catalogSql: bool(env, "SEN_CATALOG_SQL", false),
+    catalogUploadMb: int(env, "SEN_CATALOG_UPLOAD_MB", 2048, 1, 102_400),
   };
 }

@@ -71,3 +71,29 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(networkFirst(request));
   }
 });
+
+// Warnings (alerts module): show a pushed alert, and open it when tapped. The payload is the JSON
+// Sen's delivery job sends: { id, title, body, severity, msgType, url }.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {}
+  const severe = data.severity === "Extreme" || data.severity === "Severe";
+  event.waitUntil(
+    self.registration.showNotification(data.title || "Cảnh báo", {
+      body: data.body || "",
+      tag: data.id,
+      renotify: true,
+      requireInteraction: severe,
+      icon: "/icons/icon-192.png",
+      data: { url: data.url || "/app/alerts" },
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || "/app/alerts";
+  event.waitUntil(self.clients.openWindow(url));
+});

@@ -231,8 +231,10 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     let credential: string | undefined;
     let fromHeader = false;
     if (typeof header === "string") {
-      if (!/^bearer /i.test(header)) return deny(req, reply, 401, "Only Bearer tokens are accepted in the Authorization header.");
-      credential = header.slice(7).trim();
+      // CKAN clients send the bare API key in Authorization; everywhere else it is a Bearer token.
+      if (/^bearer /i.test(header)) credential = header.slice(7).trim();
+      else if (req.url.startsWith("/api/3/action/")) credential = header.trim();
+      else return deny(req, reply, 401, "Only Bearer tokens are accepted in the Authorization header.");
       fromHeader = true;
     } else if (typeof keyHeader === "string") {
       credential = keyHeader.trim();

@@ -32,6 +32,8 @@ const paths = {
   refresh: "M20 11a8 8 0 0 0-14.9-3M4 4v4h4M4 13a8 8 0 0 0 14.9 3M20 20v-4h-4",
   user: "M20 20v-1.5a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4V20M12 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7z",
   comment: "M4 5h16v11H9l-5 4V5z",
+  megaphone: "M3 10v4h3l6 4V6l-6 4H3zM16 8.5a5 5 0 0 1 0 7M19 5.5a9 9 0 0 1 0 13",
+  database: "M4 6c0-1.7 3.6-3 8-3s8 1.3 8 3-3.6 3-8 3-8-1.3-8-3zM4 6v12c0 1.7 3.6 3 8 3s8-1.3 8-3V6M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3",
 };
 
 export type IconName = keyof typeof paths;

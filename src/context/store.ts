@@ -1,0 +1,358 @@
+// SQL of the context broker. Every statement is parameterised; the query compiler (q.ts) adds
+// its own placeholders through the same builder.
+import type { Db } from "../core/db.ts";
+import type { Attrs, StoredEntity } from "./entity.ts";
+import type { BBox, BoxTest } from "./geo.ts";
+import { type SqlBuilder, sqlBuilder } from "./q.ts";
+
+interface EntityRow {
+  id: string;
+  types: string[];
+  attrs: Attrs;
+  origin: "api" | "iot";
+  created_at: Date | string;
+  modified_at: Date | string;
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+export const toEntity = (r: EntityRow): StoredEntity => ({
+  id: r.id,
+  types: r.types,
+  attrs: r.attrs,
+  origin: r.origin,
+  createdAt: iso(r.created_at),
+  modifiedAt: iso(r.modified_at),
+});
+
+const cube = (b: BBox | undefined) => (b ? `(${b[0]}, ${b[1]}),(${b[2]}, ${b[3]})` : null);
+
+export interface EntityFilter {
+  tenant: string;
+  ids?: string[];
+  idPattern?: string;
+  /** Expanded type IRIs: an entity matches if it has any of them. */
+  types?: string[];
+  /** Only entities that have at least one of these attributes. */
+  anyAttrs?: string[];
+  /** Adds the q condition through the builder. */
+  q?: (b: SqlBuilder) => string;
+  /** Bounding-box prefilter on the location. */
+  box?: BoxTest;
+  /** Only these types (anonymous readers: the public ones). */
+  onlyTypes?: string[];
+}
+
+function where(f: EntityFilter, b: SqlBuilder): string {
+  const c = [`e.tenant = ${b.p(f.tenant)}`];
+  if (f.ids) c.push(`e.id = ANY(${b.p(f.ids)}::text[])`);
+  if (f.idPattern !== undefined) c.push(`e.id ~ ${b.p(f.idPattern)}`);
+  if (f.types) c.push(`e.types && ${b.p(f.types)}::text[]`);
+  if (f.onlyTypes) c.push(`e.types && ${b.p(f.onlyTypes)}::text[]`);
+  if (f.anyAttrs) c.push(`e.attrs ?| ${b.p(f.anyAttrs)}::text[]`);
+  if (f.box) c.push(`e.bbox ${f.box.op} ${b.p(cube(f.box.box))}::cube`);
+  if (f.q) c.push(f.q(b));
+  return c.join(" AND ");
+}
+
+export interface HistoryRow {
+  tenant: string;
+  entityId: string;
+  attr: string;
+  datasetId: string | null;
+  ts: string;
+  instance: unknown;
+  num: number | null;
+  deleted: boolean;
+}
+
+export interface SubscriptionRow {
+  tenant: string;
+  id: string;
+  body: Record<string, unknown>;
+  ld_context: unknown[];
+  is_active: boolean;
+  expires_at: Date | null;
+  throttling: number | null;
+  time_interval: number | null;
+  times_sent: string | number;
+  times_failed: string | number;
+  last_notification: Date | null;
+  last_success: Date | null;
+  last_failure: Date | null;
+  consecutive_errors: number;
+  last_error: string | null;
+  owner_type: string;
+  owner_id: string | null;
+  owner_agency: string | null;
+  created_at: Date;
+  modified_at: Date;
+}
+
+export function contextStore(db: Db) {
+  return {
+    async get(tenant: string, id: string, forUpdate = false): Promise<StoredEntity | undefined> {
+      const r = await db.one<EntityRow>(
+        `SELECT id, types, attrs, origin, created_at, modified_at FROM context.entities WHERE tenant = $1 AND id = $2${forUpdate ? " FOR UPDATE" : ""}`,
+        [tenant, id],
+      );
+      return r && toEntity(r);
+    },
+    async getMany(tenant: string, ids: string[], forUpdate = false): Promise<StoredEntity[]> {
+      const rows = await db.query<EntityRow>(
+        `SELECT id, types, attrs, origin, created_at, modified_at FROM context.entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id${forUpdate ? " FOR UPDATE" : ""}`,
+        [tenant, ids],
+      );
+      return rows.map(toEntity);
+    },
+    /** Insert entities; returns the ids that were new (existing ones are left alone). */
+    async insert(tenant: string, list: Array<{ e: StoredEntity; bbox?: BBox }>): Promise<Set<string>> {
+      if (!list.length) return new Set();
+      const rows = await db.query<{ id: string }>(
+        `INSERT INTO context.entities (tenant, id, types, attrs, bbox, origin, created_at, modified_at)
+         SELECT $1, t.id, ARRAY(SELECT jsonb_array_elements_text(t.types)), t.attrs, t.bbox::cube, t.origin, t.at, t.at
+         FROM unnest($2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::timestamptz[]) AS t(id, types, attrs, bbox, origin, at)
+         ON CONFLICT (tenant, id) DO NOTHING RETURNING id`,
+        [
+          tenant,
+          list.map((x) => x.e.id),
+          list.map((x) => JSON.stringify(x.e.types)),
+          list.map((x) => JSON.stringify(x.e.attrs)),
+          list.map((x) => cube(x.bbox)),
+          list.map((x) => x.e.origin),
+          list.map((x) => x.e.createdAt),
+        ],
+      );
+      return new Set(rows.map((r) => r.id));
+    },
+    async update(tenant: string, e: StoredEntity, bbox: BBox | undefined): Promise<void> {
+      await db.query(`UPDATE context.entities SET types = $3, attrs = $4, bbox = $5::cube, modified_at = $6 WHERE tenant = $1 AND id = $2`, [
+        tenant,
+        e.id,
+        e.types,
+        JSON.stringify(e.attrs),
+        cube(bbox),
+        e.modifiedAt,
+      ]);
+    },
+    async updateMany(tenant: string, list: Array<{ e: StoredEntity; bbox?: BBox }>): Promise<void> {
+      if (!list.length) return;
+      await db.query(
+        `UPDATE context.entities x SET types = ARRAY(SELECT jsonb_array_elements_text(t.types)), attrs = t.attrs, bbox = t.bbox::cube, modified_at = t.at
+         FROM unnest($2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::timestamptz[]) AS t(id, types, attrs, bbox, at)
+         WHERE x.tenant = $1 AND x.id = t.id`,
+        [
+          tenant,
+          list.map((x) => x.e.id),
+          list.map((x) => JSON.stringify(x.e.types)),
+          list.map((x) => JSON.stringify(x.e.attrs)),
+          list.map((x) => cube(x.bbox)),
+          list.map((x) => x.e.modifiedAt),
+        ],
+      );
+    },
+    async delete(tenant: string, ids: string[]): Promise<StoredEntity[]> {
+      const rows = await db.query<EntityRow>(
+        `DELETE FROM context.entities WHERE tenant = $1 AND id = ANY($2::text[]) RETURNING id, types, attrs, origin, created_at, modified_at`,
+        [tenant, ids],
+      );
+      return rows.map(toEntity);
+    },
+
+    /** A page of entities in id order. */
+    async query(f: EntityFilter, limit: number, offset: number): Promise<StoredEntity[]> {
+      const b = sqlBuilder();
+      const w = where(f, b);
+      const rows = await db.query<EntityRow>(
+        `SELECT e.id, e.types, e.attrs, e.origin, e.created_at, e.modified_at FROM context.entities e WHERE ${w} ORDER BY e.id LIMIT ${b.p(limit)} OFFSET ${b.p(offset)}`,
+        b.params,
+      );
+      return rows.map(toEntity);
+    },
+    async count(f: EntityFilter): Promise<number> {
+      const b = sqlBuilder();
+      const w = where(f, b);
+      const r = await db.one<{ n: string }>(`SELECT count(*) AS n FROM context.entities e WHERE ${w}`, b.params);
+      return Number(r?.n ?? 0);
+    },
+    /** Ids and one geo attribute of the candidates (geo-queries test them exactly afterwards). */
+    async candidates(f: EntityFilter, geoIri: string, cap: number): Promise<Array<{ id: string; geo: unknown }>> {
+      const b = sqlBuilder();
+      const g = b.p(geoIri);
+      const w = where(f, b);
+      return db.query<{ id: string; geo: unknown }>(
+        `SELECT e.id, e.attrs->${g} AS geo FROM context.entities e WHERE ${w} AND e.attrs ? ${g} ORDER BY e.id LIMIT ${b.p(cap)}`,
+        b.params,
+      );
+    },
+    /** Entity types present, with their attribute names (for /types and the console). */
+    async typeSummary(tenant: string, onlyTypes?: string[]) {
+      return db.query<{ type: string; n: string; attrs: string[] }>(
+        `SELECT t AS type, count(*) AS n, ARRAY(SELECT DISTINCT k FROM context.entities e2, jsonb_object_keys(e2.attrs) k
+            WHERE e2.tenant = $1 AND t = ANY(e2.types) LIMIT 200) AS attrs
+         FROM context.entities e, unnest(e.types) t WHERE e.tenant = $1 AND ($2::text[] IS NULL OR t = ANY($2)) GROUP BY t ORDER BY t`,
+        [tenant, onlyTypes ?? null],
+      );
+    },
+    async attributeSummary(tenant: string, onlyTypes?: string[]) {
+      return db.query<{ attr: string; types: string[]; n: string }>(
+        `SELECT k AS attr, array_agg(DISTINCT t) AS types, count(DISTINCT e.id) AS n
+         FROM context.entities e, jsonb_object_keys(e.attrs) k, unnest(e.types) t
+         WHERE e.tenant = $1 AND ($2::text[] IS NULL OR e.types && $2) GROUP BY k ORDER BY k`,
+        [tenant, onlyTypes ?? null],
+      );
+    },
+
+    // ---------- history
+    async addHistory(rows: HistoryRow[]): Promise<void> {
+      if (!rows.length) return;
+      await db.query(
+        `INSERT INTO context.attr_history (tenant, entity_id, attr, dataset_id, ts, instance, num, deleted)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[], $7::float8[], $8::bool[])`,
+        [
+          rows.map((r) => r.tenant),
+          rows.map((r) => r.entityId),
+          rows.map((r) => r.attr),
+          rows.map((r) => r.datasetId),
+          rows.map((r) => r.ts),
+          rows.map((r) => (r.instance === null ? null : JSON.stringify(r.instance))),
+          rows.map((r) => r.num),
+          rows.map((r) => r.deleted),
+        ],
+      );
+    },
+    history(tenant: string, entityId: string, attrs: string[] | null, from: Date | null, to: Date | null, lastN: number | null, limit: number) {
+      return db.query<{ attr: string; dataset_id: string | null; ts: Date; instance: Record<string, unknown> | null; no: string }>(
+        `SELECT * FROM (
+           SELECT attr, dataset_id, ts, instance, no, row_number() OVER (PARTITION BY attr ORDER BY ts DESC, no DESC) AS rn
+           FROM context.attr_history
+           WHERE tenant = $1 AND entity_id = $2 AND ($3::text[] IS NULL OR attr = ANY($3)) AND NOT deleted
+             AND ($4::timestamptz IS NULL OR ts >= $4) AND ($5::timestamptz IS NULL OR ts < $5)) h
+         WHERE $6::int IS NULL OR rn <= $6
+         ORDER BY attr, ts, no LIMIT $7`,
+        [tenant, entityId, attrs, from, to, lastN, limit],
+      );
+    },
+    aggregate(tenant: string, entityId: string, attrs: string[] | null, from: Date, to: Date, seconds: number) {
+      return db.query<{
+        attr: string;
+        bucket: Date;
+        avg: number | null;
+        min: number | null;
+        max: number | null;
+        sum: number | null;
+        n: number;
+        distinct_n: number;
+      }>(
+        `SELECT attr, to_timestamp(floor(extract(epoch from ts) / $6) * $6) AS bucket,
+           avg(num) AS avg, min(num) AS min, max(num) AS max, sum(num) AS sum, count(*)::int AS n, count(DISTINCT instance->'value')::int AS distinct_n
+         FROM context.attr_history
+         WHERE tenant = $1 AND entity_id = $2 AND ($3::text[] IS NULL OR attr = ANY($3)) AND NOT deleted AND ts >= $4 AND ts < $5
+         GROUP BY 1, 2 ORDER BY 1, 2`,
+        [tenant, entityId, attrs, from, to, seconds],
+      );
+    },
+    deleteHistory: (tenant: string, ids: string[]) =>
+      db.query("DELETE FROM context.attr_history WHERE tenant = $1 AND entity_id = ANY($2::text[])", [tenant, ids]),
+
+    // ---------- subscriptions
+    insertSubscription: (s: {
+      tenant: string;
+      id: string;
+      body: unknown;
+      ldContext: unknown;
+      isActive: boolean;
+      expiresAt: string | null;
+      throttling: number | null;
+      timeInterval: number | null;
+      ownerType: string;
+      ownerId: string | null;
+      ownerAgency: string | null;
+    }) =>
+      db.one<SubscriptionRow>(
+        `INSERT INTO context.subscriptions (tenant, id, body, ld_context, is_active, expires_at, throttling, time_interval, next_interval_at, owner_type, owner_id, owner_agency)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8::float8 IS NULL THEN NULL ELSE now() END, $9, $10, $11)
+         ON CONFLICT (tenant, id) DO NOTHING RETURNING *`,
+        [
+          s.tenant,
+          s.id,
+          JSON.stringify(s.body),
+          JSON.stringify(s.ldContext),
+          s.isActive,
+          s.expiresAt,
+          s.throttling,
+          s.timeInterval,
+          s.ownerType,
+          s.ownerId,
+          s.ownerAgency,
+        ],
+      ),
+    updateSubscription: (
+      tenant: string,
+      id: string,
+      s: { body: unknown; ldContext: unknown; isActive: boolean; expiresAt: string | null; throttling: number | null; timeInterval: number | null },
+    ) =>
+      db.one<SubscriptionRow>(
+        `UPDATE context.subscriptions SET body = $3, ld_context = $4, is_active = $5, expires_at = $6, throttling = $7, time_interval = $8,
+           next_interval_at = CASE WHEN $8::float8 IS NULL THEN NULL ELSE COALESCE(next_interval_at, now()) END, modified_at = now()
+         WHERE tenant = $1 AND id = $2 RETURNING *`,
+        [tenant, id, JSON.stringify(s.body), JSON.stringify(s.ldContext), s.isActive, s.expiresAt, s.throttling, s.timeInterval],
+      ),
+    getSubscription: (tenant: string, id: string) => db.one<SubscriptionRow>("SELECT * FROM context.subscriptions WHERE tenant = $1 AND id = $2", [tenant, id]),
+    listSubscriptions: (tenant: string | null, limit: number, offset: number) =>
+      db.query<SubscriptionRow>("SELECT * FROM context.subscriptions WHERE ($1::text IS NULL OR tenant = $1) ORDER BY created_at, id LIMIT $2 OFFSET $3", [
+        tenant,
+        limit,
+        offset,
+      ]),
+    countSubscriptions: async (tenant: string | null) =>
+      Number((await db.one<{ n: string }>("SELECT count(*) AS n FROM context.subscriptions WHERE ($1::text IS NULL OR tenant = $1)", [tenant]))?.n ?? 0),
+    allActiveSubscriptions: () =>
+      db.query<SubscriptionRow>("SELECT * FROM context.subscriptions WHERE is_active AND (expires_at IS NULL OR expires_at > now()) AND time_interval IS NULL"),
+    deleteSubscription: (tenant: string, id: string) =>
+      db.one<{ id: string }>("DELETE FROM context.subscriptions WHERE tenant = $1 AND id = $2 RETURNING id", [tenant, id]),
+    /** Claim a throttled subscription's next notification; false while throttled. */
+    async claimThrottle(tenant: string, id: string): Promise<boolean> {
+      const r = await db.one(
+        `UPDATE context.subscriptions SET last_enqueued_at = now()
+         WHERE tenant = $1 AND id = $2 AND (last_enqueued_at IS NULL OR last_enqueued_at + make_interval(secs => throttling) <= now()) RETURNING id`,
+        [tenant, id],
+      );
+      return r !== undefined;
+    },
+    /** Subscriptions with a timeInterval that are due: claimed (next time set) atomically. */
+    claimIntervals: () =>
+      db.query<SubscriptionRow>(
+        `UPDATE context.subscriptions SET next_interval_at = now() + make_interval(secs => time_interval)
+         WHERE time_interval IS NOT NULL AND is_active AND (expires_at IS NULL OR expires_at > now()) AND next_interval_at <= now()
+         RETURNING *`,
+      ),
+    /** Add a tally of deliveries to a subscription's status fields. */
+    recordNotifications: (t: { tenant: string; id: string; sent: number; failed: number; lastSuccess?: Date; lastFailure?: Date; errorsSinceOk: number; sawOk: boolean; error: string | null }) =>
+      db.query(
+        `UPDATE context.subscriptions SET times_sent = times_sent + $3, times_failed = times_failed + $4,
+           last_notification = now(), last_success = COALESCE($5, last_success), last_failure = COALESCE($6, last_failure),
+           consecutive_errors = CASE WHEN $8 THEN $7 ELSE consecutive_errors + $7 END, last_error = COALESCE($9, last_error)
+         WHERE tenant = $1 AND id = $2`,
+        [t.tenant, t.id, t.sent, t.failed, t.lastSuccess ?? null, t.lastFailure ?? null, t.errorsSinceOk, t.sawOk, t.error],
+      ),
+
+    // ---------- JSON-LD contexts
+    allContexts: () =>
+      db.query<{ id: string; url: string; kind: string; body: unknown; created_at: Date }>("SELECT * FROM context.jsonld_contexts ORDER BY created_at"),
+    insertContext: (c: { id: string; url: string; kind: string; body: unknown; createdBy: string | null }) =>
+      db.one<{ id: string }>(
+        "INSERT INTO context.jsonld_contexts (id, url, kind, body, created_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+        [c.id, c.url, c.kind, JSON.stringify(c.body), c.createdBy],
+      ),
+    deleteContext: (id: string) => db.one<{ id: string; url: string }>("DELETE FROM context.jsonld_contexts WHERE id = $1 RETURNING id, url", [id]),
+
+    // ---------- public types
+    publicTypes: () =>
+      db.query<{ tenant: string; type: string; marked_by: string | null; marked_at: Date }>("SELECT * FROM context.public_types ORDER BY tenant, type"),
+    markPublic: (tenant: string, type: string, by: string) =>
+      db.query("INSERT INTO context.public_types (tenant, type, marked_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [tenant, type, by]),
+    unmarkPublic: (tenant: string, type: string) => db.one("DELETE FROM context.public_types WHERE tenant = $1 AND type = $2 RETURNING type", [tenant, type]),
+  };
+}
+
+export type ContextStore = ReturnType<typeof contextStore>;
