@@ -61,6 +61,10 @@ interface JobRow {
   created_at: Date | string;
 }
 
+/** Successes recorded per statement, and how long one waits for company. */
+const DONE_BATCH = 200;
+const DONE_FLUSH_MS = 5;
+
 const defaultBackoff = (attempt: number) => Math.min(3_600_000, 1000 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
 
 export function jobQueue(db: Db) {
@@ -119,21 +123,43 @@ export function jobQueue(db: Db) {
       const leaseMs = opts.leaseMs ?? 60_000;
       const pollMs = opts.pollMs ?? 1000;
       const backoff = opts.backoffMs ?? defaultBackoff;
+      const minClaim = Math.max(1, Math.floor(concurrency / 4));
       let stopped = false;
       let wakeUp: (() => void) | undefined;
       let pendingWake = false;
       const inFlight = new Set<Promise<void>>();
 
-      const finish = async (job: Job, outcome: { ok: true; result: unknown } | { ok: false; error: Error }) => {
-        if (outcome.ok) {
-          await db.query(`UPDATE core.jobs SET status = 'done', finished_at = now(), locked_until = NULL, last_error = NULL, result = $2 WHERE id = $1`, [
-            job.id,
-            outcome.result === undefined ? null : JSON.stringify(outcome.result),
-          ]);
-          return;
+      // Successes are recorded in batches (one statement for many jobs): a fast handler would
+      // otherwise spend most of its time on its own bookkeeping.
+      let doneBatch: Array<{ id: number; result: string | null; recorded: () => void }> = [];
+      let flushTimer: NodeJS.Timeout | undefined;
+      const flushDone = async () => {
+        clearTimeout(flushTimer);
+        flushTimer = undefined;
+        const batch = doneBatch;
+        doneBatch = [];
+        if (!batch.length) return;
+        try {
+          await db.query(
+            `UPDATE core.jobs j SET status = 'done', finished_at = now(), locked_until = NULL, last_error = NULL, result = r.result::jsonb
+             FROM unnest($1::bigint[], $2::text[]) AS r(id, result) WHERE j.id = r.id`,
+            [batch.map((b) => b.id), batch.map((b) => b.result)],
+          );
+        } catch {
+          // Not recorded (database gone): the leases expire and these jobs run again.
         }
-        const giveUp = outcome.error instanceof PermanentJobError || job.attempts >= job.maxAttempts;
-        const message = outcome.error.message.slice(0, 2000);
+        for (const b of batch) b.recorded();
+      };
+      const recordDone = (job: Job, result: unknown) =>
+        new Promise<void>((recorded) => {
+          doneBatch.push({ id: job.id, result: result === undefined ? null : JSON.stringify(result), recorded });
+          if (doneBatch.length >= DONE_BATCH) void flushDone();
+          else flushTimer ??= setTimeout(() => void flushDone(), DONE_FLUSH_MS);
+        });
+
+      const recordFailure = async (job: Job, error: Error) => {
+        const giveUp = error instanceof PermanentJobError || job.attempts >= job.maxAttempts;
+        const message = error.message.slice(0, 2000);
         if (giveUp)
           await db.query(`UPDATE core.jobs SET status = 'failed', finished_at = now(), locked_until = NULL, last_error = $2 WHERE id = $1`, [job.id, message]);
         else
@@ -144,14 +170,15 @@ export function jobQueue(db: Db) {
       };
 
       const run = async (job: Job<P>) => {
-        let outcome: { ok: true; result: unknown } | { ok: false; error: Error };
+        let result: unknown;
         try {
-          outcome = { ok: true, result: await handler(job) };
+          result = await handler(job);
         } catch (err) {
-          outcome = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+          // If recording fails (database gone), the lease expires and the job runs again.
+          await recordFailure(job, err instanceof Error ? err : new Error(String(err))).catch(() => undefined);
+          return;
         }
-        // If recording fails (database gone), the lease expires and the job runs again.
-        await finish(job, outcome).catch(() => undefined);
+        await recordDone(job, result);
       };
 
       const claim = async (n: number): Promise<Job<P>[]> => {
@@ -172,7 +199,9 @@ export function jobQueue(db: Db) {
         while (!stopped) {
           let claimed: Job<P>[] = [];
           const free = concurrency - inFlight.size;
-          if (free > 0) {
+          // Claim in batches: wait for a quarter of the slots to free up (or all, when idle), so
+          // a busy queue costs one claim statement per batch rather than one per job.
+          if (free >= minClaim || (free > 0 && inFlight.size === 0)) {
             try {
               claimed = await claim(free);
             } catch {
@@ -182,11 +211,11 @@ export function jobQueue(db: Db) {
           for (const job of claimed) {
             const p = run(job).finally(() => {
               inFlight.delete(p);
-              wakeUp?.();
+              if (concurrency - inFlight.size >= minClaim) wakeUp?.();
             });
             inFlight.add(p);
           }
-          if (claimed.length === free && free > 0) continue; // more may be due
+          if (claimed.length === free && free >= minClaim) continue; // more may be due
           if (pendingWake) {
             pendingWake = false;
             if (inFlight.size < concurrency) continue;
@@ -213,7 +242,7 @@ export function jobQueue(db: Db) {
           stopped = true;
           wakeUp?.();
           await looping;
-          await Promise.allSettled([...inFlight]);
+          await Promise.allSettled([...inFlight, flushDone()]);
           workers.delete(queue);
         },
       };
