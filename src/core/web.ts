@@ -1,6 +1,8 @@
 // The web console and citizen app: one Vite build in web/dist, rebuilt on start when its sources
 // are newer than the last build, and served by the same process with client-side routing.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import path from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
@@ -38,8 +40,16 @@ export async function ensureWebBuilt(root: string, logger: Logger): Promise<stri
   // Build beside the live folder, then swap, so a second process starting at the same moment
   // never serves a half-written build.
   const tmp = path.join(webDir, `.dist-${process.pid}`);
-  const { build } = await import("vite");
-  await build({ configFile: path.join(webDir, "vite.config.ts"), root: webDir, logLevel: "warn", build: { outDir: tmp, emptyOutDir: true } });
+  // The build runs in a child process: bundling takes hundreds of MB that a server would keep.
+  await new Promise<void>((resolve, reject) => {
+    const vite = path.join(path.dirname(createRequire(import.meta.url).resolve("vite/package.json")), "bin/vite.js");
+    const child = spawn(process.execPath, [vite, "build", webDir, "--config", path.join(webDir, "vite.config.ts"), "--outDir", tmp, "--emptyOutDir", "--logLevel", "warn"], {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`the web build failed (${signal ?? `exit code ${code}`})`))));
+  });
   writeFileSync(path.join(tmp, STAMP), sourceStamp);
   const old = path.join(webDir, `.dist-old-${process.pid}`);
   if (existsSync(dist)) renameSync(dist, old);
