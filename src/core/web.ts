@@ -43,10 +43,14 @@ export async function ensureWebBuilt(root: string, logger: Logger): Promise<stri
   // The build runs in a child process: bundling takes hundreds of MB that a server would keep.
   await new Promise<void>((resolve, reject) => {
     const vite = path.join(path.dirname(createRequire(import.meta.url).resolve("vite/package.json")), "bin/vite.js");
-    const child = spawn(process.execPath, [vite, "build", webDir, "--config", path.join(webDir, "vite.config.ts"), "--outDir", tmp, "--emptyOutDir", "--logLevel", "warn"], {
-      cwd: root,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [vite, "build", webDir, "--config", path.join(webDir, "vite.config.ts"), "--outDir", tmp, "--emptyOutDir", "--logLevel", "warn"],
+      {
+        cwd: root,
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     child.on("error", reject);
     child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`the web build failed (${signal ?? `exit code ${code}`})`))));
   });
