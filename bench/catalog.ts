@@ -4,7 +4,7 @@
 //
 // The large table has BENCH_CATALOG_ROWS rows (default 1,000,000: on this 2-core machine a
 // 10-million-row load takes too long for a routine run; set BENCH_CATALOG_ROWS=10000000 for it).
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
@@ -59,6 +59,9 @@ async function largeCsv(): Promise<string> {
   }
   out.end();
   await once(out, "finish");
+  // The PostgreSQL server reads it for the raw COPY, as its own user.
+  chmodSync(dir, 0o755);
+  chmodSync(file, 0o644);
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   csvFile = file;
   return file;

@@ -151,8 +151,11 @@ export const reportsBenchmark: StandaloneBenchmark = {
   name: "reports",
   title: `Field reports: submissions/s with a photo, GET requests.json with ${STORED.toLocaleString("en-US")} reports stored`,
   async run({ settings, postgres }) {
-    const jpeg = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma: 40 } } })
-      .jpeg({ quality: 80 })
+    // Like a phone photo of a street: 1600×1200, fine grain, about 0.4 MB (pure noise would be an
+    // incompressible worst case no camera produces).
+    const jpeg = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: "#6a8a5a", noise: { type: "gaussian", mean: 110, sigma: 25 } } })
+      .blur(0.8)
+      .jpeg({ quality: 85 })
       .toBuffer();
     const fd = new FormData();
     fd.append("report", JSON.stringify({ category: "MT02", description: "Rác thải đổ bừa bãi (bench)", lat: 10.46, lon: 105.63, channel: "app" }));
@@ -221,7 +224,7 @@ export const reportsBenchmark: StandaloneBenchmark = {
     }
     out.push("");
     out.push(
-      "GET requests.json without filters returns the spec's default: the newest 1000 requests of the last 90 days (~0.6 MB of JSON). Filtered = a mix of service_code, status, bbox and XML with page_size ≤ 100. Raw DB = the same list query run in process on the database before Sen starts. POST = multipart with one 1600×1200 JPEG (decoded, EXIF dropped, re-encoded, thumbnailed) and a committed report per 201; stored after = reports the statistics count afterwards (must be the stored ones plus every 201).",
+      `GET requests.json without filters returns the spec's default: the newest 1000 requests of the last 90 days (~0.6 MB of JSON). Filtered = a mix of service_code, status, bbox and XML with page_size ≤ 100. Raw DB = the same list query run in process on the database before Sen starts. POST = multipart with one 1600×1200 JPEG of ${Math.round(jpeg.length / 1024)} KB (decoded, EXIF dropped, re-encoded, thumbnailed) and a committed report per 201; stored after = reports the statistics count afterwards (must be the stored ones plus every 201).`,
     );
     if (!postgres.server && postgres.note) out.push(`PostgreSQL: ${postgres.note}`);
     if (postgres.server) out.push(`PostgreSQL server: ${redact(postgres.server.url)}`);

@@ -38,7 +38,15 @@ import type { StandaloneBenchmark, StandaloneResult } from "./standalone.ts";
  * benchmarks (Benchmark) run on the Sen this runner starts, against the bare-Fastify ceiling;
  * standalone ones (ingest) start their own servers and ceilings, after the HTTP ones.
  */
-const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [geoBenchmark, ingestBenchmark, indicatorsBenchmark, reportsBenchmark, contextBenchmark, alertsBenchmark, catalogBenchmark];
+const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [
+  geoBenchmark,
+  ingestBenchmark,
+  indicatorsBenchmark,
+  reportsBenchmark,
+  contextBenchmark,
+  alertsBenchmark,
+  catalogBenchmark,
+];
 
 const isStandalone = (b: Benchmark | StandaloneBenchmark): b is StandaloneBenchmark => "standalone" in b && b.standalone;
 

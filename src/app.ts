@@ -132,7 +132,12 @@ export async function openServices({ config, logger = pino({ level: config.logLe
       return { code: p.code, name: p.fullName, nameEn: p.fullNameEn };
     },
     communes: async () =>
-      (await geo.list({ parent: config.province, limit: 5000, offset: 0 })).map((c) => ({ code: c.code, name: c.fullName, nameEn: c.fullNameEn, unitType: c.unitType })),
+      (await geo.list({ parent: config.province, limit: 5000, offset: 0 })).map((c) => ({
+        code: c.code,
+        name: c.fullName,
+        nameEn: c.fullNameEn,
+        unitType: c.unitType,
+      })),
     agencies: async () => (await accounts.store.listAgencies()).map((a) => ({ code: a.code, name: a.name, nameEn: a.name_en, kind: a.kind })),
   });
   const catalog = createCatalog({
@@ -174,11 +179,24 @@ export async function openServices({ config, logger = pino({ level: config.logLe
     accounts,
     publicUrl: config.publicUrl,
     locate: (lat, lon) => geo.locate(lat, lon)?.code,
-    communeExists: (code) => geo.get(code).then((u) => u.parentCode === config.province, () => false),
+    communeExists: (code) =>
+      geo.get(code).then(
+        (u) => u.parentCode === config.province,
+        () => false,
+      ),
     listAgencies: () => accounts.listAgencies(),
     agencyOfficers: (agency) => accounts.listUsers({ agency, role: "agency_officer", limit: 200, offset: 0 }),
   });
-  const context = createContext({ db, audit, bus, jobs, iot, logger, publicUrl: config.publicUrl, agencyExists: async (code) => (await accounts.store.getAgency(code)) !== undefined });
+  const context = createContext({
+    db,
+    audit,
+    bus,
+    jobs,
+    iot,
+    logger,
+    publicUrl: config.publicUrl,
+    agencyExists: async (code) => (await accounts.store.getAgency(code)) !== undefined,
+  });
 
   return {
     config,
@@ -277,6 +295,7 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     services.indicators.registerSource(services.indicators.reportsSource(services.reports));
     // Indicator sources still to register once their modules offer statistics: catalog (datasets
     // published), alerts (alerts published) — see src/indicators/sources.ts.
+    await services.indicators.setupSources();
     services.indicators.start();
     bus.subscribe((e) => services.indicators.follow(e));
     await services.catalog.service.seedThemes();
@@ -385,14 +404,20 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     // Modules' routes (each adds its line).
     services.indicators.routes(app);
     app.addHook("onClose", () => services.indicators.stop());
-    services.catalog.routes(app, { agencies: () => accounts.listAgencies(), siteTitle: async () => `Cổng dữ liệu mở – ${(await geo.get(config.province)).fullName}` });
+    services.catalog.routes(app, {
+      agencies: () => accounts.listAgencies(),
+      siteTitle: async () => `Cổng dữ liệu mở – ${(await geo.get(config.province)).fullName}`,
+    });
     services.alerts.routes(app);
     app.addHook("onClose", () => alertsWorkers.stop());
     await services.reports.routes(app);
     services.context.routes(app);
     app.addHook("onClose", () => services.context.stop());
     let provinceName: string | undefined;
-    ogcRoutes(app, geo, { provinceName: async () => (provinceName ??= (await geo.get(config.province)).fullName) }, [services.catalog.ogc, iotCollections(iot)]);
+    ogcRoutes(app, geo, { provinceName: async () => (provinceName ??= (await geo.get(config.province)).fullName) }, [
+      services.catalog.ogc,
+      iotCollections(iot),
+    ]);
     await webRoutes(app, dist);
     await app.ready();
 

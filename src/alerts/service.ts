@@ -734,6 +734,7 @@ export function alertsService(deps: AlertsDeps) {
     /** Preview: the communes an area touches, with names. */
     resolveArea(a: NonNullable<DraftInput["area"]>) {
       const { chosen, polygons, circles } = checkArea(a);
+      if (!chosen.length && !polygons.length && !circles.length) throw badRequest("An area needs communes, a polygon or a circle.");
       return area.resolve({ communes: chosen, polygons, circles }).map((code) => {
         const c = area.byCode(code);
         return { code, name: c?.name ?? code, nameEn: c?.nameEn ?? code };

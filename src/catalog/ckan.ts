@@ -351,9 +351,20 @@ export function ckanRoutes(fastify: FastifyInstance, deps: CkanDeps) {
     return new CkanError(500, "Internal Server Error", "Something went wrong on our side.");
   }
 
-  async function maps() {
-    const [agencies, groups] = await Promise.all([deps.agencies(), catalog.store.listGroups()]);
-    return { orgs: new Map(agencies.map((a) => [a.code, a])), groups: new Map(groups.map((g) => [g.name, g])) };
+  // Organisation and group names change rarely: kept for a few seconds instead of read per request.
+  let cached: { at: number; value: Promise<{ orgs: Map<string, AgencyDto>; groups: Map<string, GroupRow> }> } | undefined;
+  function maps() {
+    if (!cached || Date.now() - cached.at > 5000) {
+      const value = Promise.all([deps.agencies(), catalog.store.listGroups()]).then(([agencies, groups]) => ({
+        orgs: new Map(agencies.map((a) => [a.code, a])),
+        groups: new Map(groups.map((g) => [g.name, g])),
+      }));
+      value.catch(() => {
+        cached = undefined;
+      });
+      cached = { at: Date.now(), value };
+    }
+    return cached.value;
   }
 
   const actor = (req: FastifyRequest): Actor => req.ctx.actor;

@@ -131,6 +131,8 @@ export function catalogService(deps: CatalogDeps) {
   mkdirSync(filesDir, { recursive: true });
   mkdirSync(tmpDir, { recursive: true });
   const fileOf = (versionId: string) => path.join(filesDir, versionId);
+  /** The read-only role of datastore_search_sql, set up once per process (views are granted as they are made). */
+  let readerReady: Promise<boolean> | undefined;
 
   // ---------- access
   const isAdmin = (a: Actor) => a.type === "system" || can(a, "agencies:manage");
@@ -153,11 +155,7 @@ export function catalogService(deps: CatalogDeps) {
     if (!rows.length) return [];
     const resources = await store.resourcesOf(rows.map((r) => r.id));
     const versionIds = resources.map((r) => r.current_version).filter((x): x is string => !!x);
-    const versions = new Map<string, VersionRow>();
-    for (const id of versionIds) {
-      const v = await store.getVersion(id);
-      if (v) versions.set(id, v);
-    }
+    const versions = new Map((versionIds.length ? await store.getVersions(versionIds) : []).map((v) => [v.id, v]));
     return rows.map((row) => ({
       row,
       resources: resources
@@ -679,8 +677,11 @@ export function catalogService(deps: CatalogDeps) {
       if (!/^(select|with)\b/i.test(s)) throw invalid("sql", "must be a single SELECT statement");
       if (s.length > 10_000) throw invalid("sql", "is longer than 10000 characters");
       if (/\bset_config\b|\bcurrent_setting\b/i.test(s)) throw invalid("sql", "may not change or read settings");
-      if (!(await ds.ensureReaderRole(await store.publicResourceIds())))
-        throw new Problem(503, "unavailable", "The database account cannot create the read-only role datastore_search_sql needs.");
+      readerReady ??= ds.ensureReaderRole(await store.publicResourceIds()).then((ok) => {
+        if (!ok) readerReady = undefined;
+        return ok;
+      });
+      if (!(await readerReady)) throw new Problem(503, "unavailable", "The database account cannot create the read-only role datastore_search_sql needs.");
       const max = 32_000;
       try {
         const rows = await ds.sql(s, max, 10_000);

@@ -288,14 +288,21 @@ export function catalogStore(db: Db) {
       );
       let count = rows[0]?.total ?? 0;
       if (!rows.length) count = Number((await db.one<{ n: number }>(`${cte}SELECT count(*)::int AS n FROM catalog.datasets d WHERE ${w}`, p))?.n ?? 0);
-      const facets: Record<string, Array<{ name: string; count: number }>> = {};
-      for (const f of s.facets) {
-        const r = await db.query<{ name: string; count: number }>(
-          `${cte}SELECT name, count(*)::int AS count FROM (SELECT ${FACET_COLUMN[f]} AS name FROM catalog.datasets d WHERE ${w}) x
-           GROUP BY name ORDER BY count DESC, name LIMIT ${s.facetLimit}`,
+      const facets: Record<string, Array<{ name: string; count: number }>> = Object.fromEntries(s.facets.map((f) => [f, []]));
+      if (s.facets.length) {
+        // Every facet in one statement over the matching datasets.
+        const m = cte ? cte.replace(/^WITH /, "WITH ").replace(/\) $/, "), ") : "WITH ";
+        const parts = s.facets.map(
+          (f) => `SELECT '${f}' AS facet, ${FACET_COLUMN[f].replace(/\b(groups|tags|formats|owner_org|license_id)\b/, "m.$1")} AS name FROM m`,
+        );
+        const r = await db.query<{ facet: string; name: string; count: number }>(
+          `${m}m AS (SELECT d.owner_org, d.groups, d.tags, d.formats, d.license_id FROM catalog.datasets d WHERE ${w}),
+           f AS (SELECT facet, name, count(*)::int AS count FROM (${parts.join(" UNION ALL ")}) x GROUP BY facet, name),
+           ranked AS (SELECT *, row_number() OVER (PARTITION BY facet ORDER BY count DESC, name) AS n FROM f)
+           SELECT facet, name, count FROM ranked WHERE n <= ${s.facetLimit} ORDER BY facet, n`,
           p,
         );
-        facets[f] = r;
+        for (const row of r) facets[row.facet]?.push({ name: row.name, count: row.count });
       }
       return { count, rows, facets };
     },
@@ -353,6 +360,7 @@ export function catalogStore(db: Db) {
         [v.resource_id, v.filename, v.format, v.encoding, v.size, v.sha256, JSON.stringify(v.columns), v.geometry, v.created_by],
       ) as Promise<VersionRow>,
     getVersion: (id: string) => db.one<VersionRow>("SELECT * FROM catalog.versions WHERE id::text = $1", [id]),
+    getVersions: (ids: string[]) => db.query<VersionRow>("SELECT * FROM catalog.versions WHERE id = ANY($1::uuid[])", [ids]),
     versionsOf: (resourceId: string) => db.query<VersionRow>("SELECT * FROM catalog.versions WHERE resource_id = $1 ORDER BY seq DESC", [resourceId]),
     startLoading: (id: string, columns: Column[]) =>
       db.one<VersionRow>(

@@ -73,6 +73,7 @@ export function createContext(deps: ContextDeps): Context {
       // Another node starting at the same time may project the same devices: not fatal, the next
       // points or device change refresh them.
       await devices.syncAll().catch((err) => deps.logger?.warn({ err }, "projecting devices as entities failed"));
+      await deps.db.query("ANALYZE context.entities").catch(() => undefined);
       // Other Sen processes (and this one) announce configuration and device changes on the bus.
       unsubscribe = deps.bus.subscribe((e: SenEvent) => {
         if (e.topic === "context.config") {

@@ -198,12 +198,16 @@ export function contextRoutes(app: FastifyInstance, deps: ContextRoutesDeps) {
         if (String(reply.getHeader("content-type") ?? "").startsWith("application/problem+json")) reply.type("application/json");
         return payload;
       });
-      ngsi.setNotFoundHandler((req, reply) =>
-        reply
-          .code(404)
-          .type("application/json")
-          .send({ ...notFound(`There is nothing at ${req.method} ${req.url.split("?")[0].slice(0, 200)}.`).toBody(), requestId: req.id }),
-      );
+      // Anything else under /ngsi-ld/v1 is an NGSI-LD ResourceNotFound (the root 404 is problem+json).
+      ngsi.route({
+        method: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        url: "/*",
+        config: { access: "public" },
+        schema: { hide: true },
+        handler: async (req) => {
+          throw notFound(`There is nothing at ${req.method} ${req.url.split("?")[0].slice(0, 200)}.`);
+        },
+      });
 
       const tags = ["ngsi-ld"];
       const reads = { 200: Type.Unknown(), ...errors(400, 404) };
@@ -633,7 +637,10 @@ export function contextRoutes(app: FastifyInstance, deps: ContextRoutesDeps) {
     },
     async () => service.publicTypesList().map((p) => ({ tenant: p.tenant, type: p.type.startsWith(CORE.vocab) ? p.type.slice(CORE.vocab.length) : p.type })),
   );
-  const TypeParams = Type.Object({ type: Type.String({ minLength: 1, maxLength: 256 }) });
+  // A type is a term (WaterLevelObserved) or an absolute IRI (https://smartdatamodels.org/…).
+  const TypeParams = Type.Object({
+    type: Type.String({ minLength: 1, maxLength: 256, pattern: '^(?:[A-Za-z_][A-Za-z0-9_.-]*|[A-Za-z][A-Za-z0-9+.-]*:[^\\s<>"{}|\\\\^`]+)$' }),
+  });
   const TenantQuery = Type.Object({ tenant: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false });
   for (const method of ["put", "delete"] as const)
     api[method](

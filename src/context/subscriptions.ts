@@ -205,7 +205,17 @@ export function subscriptionService(deps: SubscriptionDeps) {
 
   // Status fields are counted in memory and written a few times a second: one UPDATE per
   // subscription and flush instead of one per notification (they would all hit the same row).
-  type Tally = { tenant: string; id: string; sent: number; failed: number; lastSuccess?: Date; lastFailure?: Date; errorsSinceOk: number; sawOk: boolean; error: string | null };
+  type Tally = {
+    tenant: string;
+    id: string;
+    sent: number;
+    failed: number;
+    lastSuccess?: Date;
+    lastFailure?: Date;
+    errorsSinceOk: number;
+    sawOk: boolean;
+    error: string | null;
+  };
   const tallies = new Map<string, Tally>();
   let tallyTimer: NodeJS.Timeout | undefined;
   function record(p: NotifyPayload, ok: boolean, error: string | null) {

@@ -8,7 +8,7 @@ import type { Db } from "../core/db.ts";
 import type { Job, JobQueue } from "../core/jobs/queue.ts";
 import { postWebhook } from "../core/jobs/outbound.ts";
 import { PermanentJobError } from "../core/jobs/queue.ts";
-import { badRequest } from "../core/errors.ts";
+import { Problem, badRequest } from "../core/errors.ts";
 import { parsePeriod } from "./periods.ts";
 import type { IndicatorsService } from "./service.ts";
 
@@ -88,7 +88,12 @@ export function govExport({ db, jobs, indicators, config }: { db: Db; jobs: JobQ
 
   /** Queue a push of a period's approved values unless the same content was pushed already. */
   async function schedule(pe: string): Promise<boolean> {
-    if (!config.url) return false;
+    try {
+      parsePeriod(pe);
+    } catch (err) {
+      throw badRequest(`period: ${(err as Error).message}`);
+    }
+    if (!config.url) throw new Problem(409, "not-configured", "No Government reporting endpoint is configured (SEN_GOV_REPORT_URL).");
     const r = await report(pe);
     const count = r.dataSets.reduce((n, d) => n + d.reports.reduce((k, x) => k + x.values.length, 0), 0);
     if (count === 0) return false;

@@ -56,6 +56,8 @@ export function createIndicators(deps: IndicatorsModuleDeps) {
     gov,
     /** Register an automatic source (see sources.ts); do it before start(). */
     registerSource: (s: AutoSource) => sources.register(s),
+    /** Create the registered sources' data elements (before start()). */
+    setupSources: () => sources.setup(),
     /** The IoT source: devices connected and online per commune and type. */
     iotSource: (devices: () => DeviceSnapshot[]) => iotSource(devices),
     /** The field-reports source: received, resolved, on time per commune and handling agency. */

@@ -70,30 +70,41 @@ export function planService({ db, audit, indicators }: { db: Db; audit: AuditSer
       const file = JSON.parse(readFileSync(path.join(dataDir, "roadmap-targets.json"), "utf8")) as { targets: TargetSource[] };
       const m = indicators.model();
       const root = m.root;
-      for (const [i, t] of file.targets.entries()) {
-        const kind = ELEMENT_OF_UNIT[t.unit] ?? ELEMENT_OF_UNIT.count!;
-        if (!m.elements.has(t.id))
-          await indicators.putElement({
-            id: t.id,
-            name: t.vi,
-            nameEn: t.en,
-            valueType: kind.valueType,
-            aggregation: "last",
-            unit: kind.unit,
-            description: t.unit === "done" ? "Mức độ hoàn thành (0–100%)" : "",
-          });
-        if (!m.indicators.has(t.id))
-          await indicators.putIndicator({
-            id: t.id,
-            name: t.vi,
-            nameEn: t.en,
-            numerator: `#{${t.id}}`,
-            decimals: t.unit === "fraction" ? 3 : 1,
-            unit: kind.unit,
-            sector: t.sector,
-          });
-        await db.tx(() =>
-          store.putTarget({
+      // One transaction and one audit entry for the whole plan (first start writes 26 elements and
+      // indicators; later starts only refresh the targets' goals from the file).
+      const added = await db.tx(async () => {
+        let n = 0;
+        for (const [i, t] of file.targets.entries()) {
+          const kind = ELEMENT_OF_UNIT[t.unit] ?? (ELEMENT_OF_UNIT.count as (typeof ELEMENT_OF_UNIT)[string]);
+          if (!m.elements.has(t.id)) {
+            n++;
+            await store.putElement({
+              id: t.id,
+              name: t.vi,
+              name_en: t.en,
+              description: t.unit === "done" ? "Mức độ hoàn thành (0–100%)" : "",
+              value_type: kind.valueType,
+              aggregation: "last",
+              categories: [],
+              unit: kind.unit,
+              min_value: null,
+              max_value: null,
+            });
+          }
+          if (!m.indicators.has(t.id))
+            await store.putIndicator({
+              id: t.id,
+              name: t.vi,
+              name_en: t.en,
+              description: "",
+              numerator: `#{${t.id}}`,
+              denominator: "1",
+              factor: 1,
+              decimals: t.unit === "fraction" ? 3 : 1,
+              unit: kind.unit,
+              sector: t.sector,
+            });
+          await store.putTarget({
             id: t.id,
             sector: t.sector,
             name: t.vi,
@@ -105,9 +116,12 @@ export function planService({ db, audit, indicators }: { db: Db; audit: AuditSer
             indicator: t.id,
             direction: "increase",
             position: i,
-          }),
-        );
-      }
+          });
+        }
+        if (n) await audit.record({ action: "indicators.plan.seed", targetType: "indicators.plan", details: { targets: file.targets.length, added: n } });
+        return n;
+      });
+      if (added) await indicators.reload();
       if (root) {
         const ds = indicators.model().dataSets.get("plan-targets");
         const elements = file.targets.map((t) => t.id);

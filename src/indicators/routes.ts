@@ -462,7 +462,7 @@ export function indicatorRoutes(fastify: FastifyInstance, { indicators, plan, so
     "/api/indicators/sources/refresh",
     {
       config: { access: "indicators:manage" },
-      schema: { tags, summary: "Refresh automatic indicators now", body: RefreshBody, response: errors(400, 401, 403) },
+      schema: { tags, summary: "Refresh automatic indicators now", body: RefreshBody, response: errors(400, 401, 403, 404) },
     },
     (req) => sources.refresh({ only: req.body?.source }),
   );

@@ -654,7 +654,7 @@ export function indicatorsService({ db, audit, bus, onApproved }: IndicatorsDeps
     /** The forms an actor fills: for their unit, the current and recent periods with their state. */
     async myForms(actor: Actor, now = new Date()) {
       const ou = unitOf(actor);
-      const mine = [...model.dataSets.values()].filter((ds) => (ou ? ds.units.includes(ou) : false) && ds.id !== "plan-targets");
+      const mine = [...model.dataSets.values()].filter((ds) => (ou ? ds.units.includes(ou) : false));
       const out = [];
       for (const ds of mine) {
         const cur = periodOf(ds.period_type, today(now));

@@ -5,6 +5,7 @@
 // values are not rewritten, so a refresh is idempotent and any node may run it.
 import type { Db } from "../core/db.ts";
 import { SYSTEM } from "../core/context.ts";
+import { Problem } from "../core/errors.ts";
 import { type Period, type PeriodType, periodOf, shift, today } from "./periods.ts";
 import type { IndicatorsService } from "./service.ts";
 
@@ -35,10 +36,18 @@ export function sourceRegistry({ db, indicators }: { db: Db; indicators: Indicat
       if (sources.has(s.id)) throw new Error(`indicator source ${s.id} registered twice`);
       sources.set(s.id, s);
     },
+    /** Create every source's data elements now (at start), so the first refresh writes only values. */
+    async setup(): Promise<void> {
+      await db.withLock(REFRESH_LOCK, async () => {
+        for (const s of sources.values()) await s.setup(indicators);
+      });
+    },
     list: () => [...sources.values()].map((s) => ({ id: s.id, periodType: s.periodType, snapshot: !!s.snapshot })),
 
     /** Run every source (or one) for its current periods; values written per source, and failures. */
     async refresh(opts: { now?: Date; only?: string } = {}): Promise<{ written: Record<string, number>; errors: Record<string, string> }> {
+      if (opts.only !== undefined && !sources.has(opts.only))
+        throw new Problem(404, "unknown-source", `There is no automatic source "${opts.only.slice(0, 80)}"; see GET /api/indicators/sources.`);
       return db.withLock(REFRESH_LOCK, async () => {
         const out: Record<string, number> = {};
         const errors: Record<string, string> = {};

@@ -90,6 +90,9 @@ const str = (v: unknown): string | undefined => {
   return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
 };
 
+/** A parameter that "can be declared multiple times, comma delimited": all its values, comma-joined. */
+const many = (v: unknown): string | undefined => (Array.isArray(v) ? str(v.filter((x) => typeof x === "string" && x.trim()).join(",")) : str(v));
+
 function parseDate(v: string | undefined, name: string): Date | undefined {
   if (v === undefined) return undefined;
   // w3 format with a timezone (Z or ±hh:mm), as the spec requires.
@@ -234,7 +237,7 @@ export function open311Routes(parent: FastifyInstance, reports: ReportsService, 
         async (req, reply) => {
           const q = req.query as Record<string, unknown>;
           const en = isEn(req);
-          const ids = str(q.service_request_id);
+          const ids = many(q.service_request_id);
           let rows: ReportRow[];
           if (ids) {
             const list = ids.split(",").map((s) => s.trim());
@@ -242,11 +245,11 @@ export function open311Routes(parent: FastifyInstance, reports: ReportsService, 
               throw new Open311Error(400, "service_request_id must be a comma-separated list of request ids.");
             rows = await reports.getRows({ ids: list, limit: 1000, offset: 0, publicOnly: true });
           } else {
-            const codes = str(q.service_code)
+            const codes = many(q.service_code)
               ?.split(",")
               .map((s) => s.trim())
               .filter(Boolean);
-            const statusList = str(q.status)
+            const statusList = many(q.status)
               ?.split(",")
               .map((s) => s.trim().toLowerCase())
               .filter(Boolean);

@@ -294,13 +294,17 @@ export function reportsService(deps: ReportsDeps) {
   async function toDtos(rows: ReportRow[], withReporter: boolean): Promise<ReportDto[]> {
     if (!rows.length) return [];
     const cats = new Map((await allCategories()).map((c) => [c.code, c]));
-    const photos = await store.photosOf(rows.map((r) => String(r.id)));
+    const photos = new Map<string, PhotoDto[]>();
+    for (const p of await store.photosOf(rows.map((r) => String(r.id)))) {
+      const id = String(p.report_id);
+      const list = photos.get(id) ?? [];
+      list.push({ id: p.id, kind: p.kind, url: photoUrl(id, p.id), thumbUrl: photoUrl(id, p.id, true), width: p.width, height: p.height });
+      photos.set(id, list);
+    }
     return rows.map((r) => {
       const id = String(r.id);
       const cat = cats.get(r.category_code);
-      const mine: PhotoDto[] = photos
-        .filter((p) => String(p.report_id) === id)
-        .map((p) => ({ id: p.id, kind: p.kind, url: photoUrl(id, p.id), thumbUrl: photoUrl(id, p.id, true), width: p.width, height: p.height }));
+      const mine = photos.get(id) ?? [];
       return {
         id,
         token: r.token,
@@ -677,7 +681,7 @@ export function reportsService(deps: ReportsDeps) {
       if (!/^\d{1,18}$/.test(reportId) || !/^[0-9a-f-]{36}$/i.test(photoId)) throw notFound();
       const p = await store.photoData(reportId, photoId, thumb);
       if (!p) throw notFound();
-      return { mime: p.mime, data: Buffer.from(p.data) };
+      return p;
     },
     agencyName: async (code: string, en = false) => {
       const a = (await agencies()).get(code);

@@ -276,20 +276,25 @@ export function reportsStore(db: Db) {
         [from, to, limit],
       ),
 
+    // Bytes travel as base64 text: PGlite serialises a bytea parameter (and result) byte by byte in
+    // JavaScript, 5–10 times slower than decode()/encode() in SQL for a 1 MB photo.
     insertPhoto: (reportId: string, kind: "report" | "fix", p: PreparedPhoto, updateId: string | null) =>
       db.one<{ id: string }>(
-        `INSERT INTO reports.photos (report_id, update_id, kind, mime, width, height, size, data, thumb) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING id`,
-        [reportId, updateId, kind, p.mime, p.width, p.height, p.data.length, p.data, p.thumb],
+        `INSERT INTO reports.photos (report_id, update_id, kind, mime, width, height, size, data, thumb)
+         VALUES ($1,$2,$3,$4,$5,$6,$7, decode($8, 'base64'), decode($9, 'base64')) RETURNING id`,
+        [reportId, updateId, kind, p.mime, p.width, p.height, p.data.length, p.data.toString("base64"), p.thumb.toString("base64")],
       ) as Promise<{ id: string }>,
     photosOf: (ids: string[]) =>
       db.query<PhotoMeta>("SELECT id, report_id, kind, mime, width, height FROM reports.photos WHERE report_id = ANY($1::bigint[]) ORDER BY created_at, id", [
         ids,
       ]),
-    photoData: (reportId: string, photoId: string, thumb: boolean) =>
-      db.one<{ mime: string; data: Uint8Array }>(
-        `SELECT ${thumb ? "'image/jpeg' AS mime, thumb AS data" : "mime, data"} FROM reports.photos WHERE report_id = $1 AND id = $2`,
+    async photoData(reportId: string, photoId: string, thumb: boolean): Promise<{ mime: string; data: Buffer } | undefined> {
+      const r = await db.one<{ mime: string; b64: string }>(
+        `SELECT ${thumb ? "'image/jpeg' AS mime, encode(thumb, 'base64') AS b64" : "mime, encode(data, 'base64') AS b64"} FROM reports.photos WHERE report_id = $1 AND id = $2`,
         [reportId, photoId],
-      ),
+      );
+      return r && { mime: r.mime, data: Buffer.from(r.b64, "base64") };
+    },
 
     async list(f: ReportFilter): Promise<ReportRow[]> {
       const where: string[] = [];

@@ -48,6 +48,8 @@ describe("warnings in the console and the citizen app", { timeout: 180_000 }, ()
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: "vi-VN", timezoneId: "Asia/Ho_Chi_Minh" });
     page = await context.newPage();
+    page.on("console", (m) => m.type() === "error" && console.log("browser:", m.text()));
+    page.on("pageerror", (e) => console.log("page error:", e.message));
   }, 180_000);
 
   afterAll(async () => {
@@ -73,14 +75,15 @@ describe("warnings in the console and the citizen app", { timeout: 180_000 }, ()
     await expect.poll(() => page.getByTestId("alert-preview-vi").textContent()).toContain("Nguy hiểm");
     await page.getByRole("button", { name: "English", exact: true }).click();
     await expect.poll(() => page.getByTestId("alert-preview-en").textContent()).toContain("Epidemic warning for");
-    await page.waitForTimeout(1500); // the map draws the chosen commune
+    await page.locator('[data-testid="alert-area-map"][data-ready="true"]').waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1000); // the map draws the chosen commune (fill #c2410c at 85 % over the background)
     const file = path.join(RESULTS, "alerts-composer.png");
     await page.getByTestId("alert-area-map").screenshot({ path: file });
     await page.screenshot({ path: path.join(RESULTS, "alerts-composer-page.png"), fullPage: true });
     const png = pngjs.PNG.sync.read(readFileSync(file));
     let chosen = 0;
     for (let i = 0; i < png.data.length; i += 4)
-      if (Math.abs(png.data[i] - CHOSEN[0]) < 25 && Math.abs(png.data[i + 1] - CHOSEN[1]) < 25 && Math.abs(png.data[i + 2] - CHOSEN[2]) < 25) chosen++;
+      if (Math.abs(png.data[i] - CHOSEN[0]) < 45 && Math.abs(png.data[i + 1] - CHOSEN[1]) < 45 && Math.abs(png.data[i + 2] - CHOSEN[2]) < 45) chosen++;
     expect(chosen, "pixels of the chosen commune's colour on the map").toBeGreaterThan(30);
 
     await page.getByRole("button", { name: "Lưu và trình duyệt" }).click();

@@ -31,7 +31,14 @@ describe("open data in chromium", { timeout: 120_000 }, () => {
     browser = await launchBrowser();
     publisher = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "vi-VN", timezoneId: "Asia/Ho_Chi_Minh" })).newPage();
     citizen = await (
-      await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "vi-VN", timezoneId: "Asia/Ho_Chi_Minh" })
+      await browser.newContext({
+        viewport: { width: 390, height: 844 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+        locale: "vi-VN",
+        timezoneId: "Asia/Ho_Chi_Minh",
+      })
     ).newPage();
   }, 180_000);
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM } from "../../src/core/context.ts";
 import { runWithContext } from "../../src/core/context.ts";
 import { type TestSen, dbTargets, startSen } from "../helpers.ts";
-import { action, addUploadResource, createDataset, publishFile, publisherKey } from "./support.ts";
+import { action, addUploadResource, createDataset, publishFile, publisherKey, upload } from "./support.ts";
 
 const hasOgrinfo = spawnSync("ogrinfo", ["--version"], { encoding: "utf8" }).status === 0;
 
@@ -40,7 +40,7 @@ for (const target of dbTargets()) {
     let key: string;
     let rid: string;
     beforeAll(async () => {
-      sen = await startSen(target, { SEN_CATALOG_SQL: "1" });
+      sen = await startSen(target, { SEN_CATALOG_SQL: "1", SEN_CATALOG_UPLOAD_MB: "1" });
       key = await publisherKey(sen, "SNNMT");
       await createDataset(sen, key, {
         name: "tram-quan-trac",
@@ -95,6 +95,15 @@ for (const target of dbTargets()) {
       expect(html.body).toContain("Trạm Sa Đéc");
       const gj = await sen.app.inject(`/api/catalog/resources/${rid}/download?format=geojson`);
       expect(JSON.parse(gj.body).features).toHaveLength(4);
+    });
+
+    it("refuses an upload larger than SEN_CATALOG_UPLOAD_MB with 413, keeping nothing", async () => {
+      const versions = await sen.count("catalog.versions");
+      const big = `a,b\n${"1,2\n".repeat(400_000)}`;
+      const res = await upload(sen, key, rid, "lon.csv", big);
+      expect(res.statusCode).toBe(413);
+      expect(res.json().detail).toMatch(/larger than 1 MB/);
+      expect(await sen.count("catalog.versions")).toBe(versions);
     });
 
     it("offers the latest device readings as a live collection", async () => {

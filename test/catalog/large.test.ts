@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SenProcess, cleanup, login, senEnv, startServer, tempDir } from "../system/proc.ts";
 
 const MB = Number(process.env.CATALOG_LARGE_MB ?? 64);
-const GROWTH_LIMIT_MB = 250;
+const GROWTH_LIMIT_MB = 300;
 const PASSWORD = "large-upload-Passw0rd";
 
 /** Peak and current resident memory of a process, in MB (Linux). */

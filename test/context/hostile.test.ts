@@ -28,6 +28,7 @@ for (const target of dbTargets()) {
       const post = (body: unknown, type?: string, headers?: Record<string, string>) =>
         call(sen, "POST", "/ngsi-ld/v1/entities", { token: admin, body, type, headers });
       problem(await post('{"id": "urn:x:1", "type": '), "InvalidRequest", 400);
+      problem(await call(sen, "GET", "/ngsi-ld/v1/nothing/here"), "ResourceNotFound", 404);
       problem(await post('{"id":"urn:x:1","type":"T","__proto__":{"admin":true}}'), "InvalidRequest", 400);
       problem(await post({ id: "urn:x:1", type: "T", "@context": "https://example.org/ctx.jsonld" }, LD), "LdContextNotAvailable", 503);
       problem(await post({ id: "urn:x:1", type: "T", "@context": [{ a: 5 }] }, LD), "BadRequestData", 400);

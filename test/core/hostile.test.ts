@@ -25,6 +25,15 @@ const INJECTIONS = [
 // Tables a rejected request must leave alone.
 const TABLES = ["core.users", "core.sessions", "core.api_keys", "core.agencies", "geo.units"];
 
+/**
+ * The error format each API speaks: RFC 9457 problem+json, except where a standard demands its
+ * own (NGSI-LD ProblemDetails as application/json, CKAN's envelope, Open311's error array).
+ */
+function errorType(path: string): RegExp {
+  if (path.startsWith("/ngsi-ld/") || path.startsWith("/api/3/") || path.startsWith("/open311/")) return /^application\/json/;
+  return /application\/problem\+json/;
+}
+
 function operations(doc: { paths: Record<string, Record<string, Record<string, unknown>>> }): Operation[] {
   const ops: Operation[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
@@ -85,7 +94,7 @@ for (const target of dbTargets()) {
           const before = await sen.count("core.audit_log");
           const res = await sen.app.inject({ method: op.method as "GET", url, headers, payload: op.body ? {} : undefined });
           expect(res.statusCode, `${op.method} ${url} ${JSON.stringify(headers)}`).toBe(401);
-          expect(res.headers["content-type"]).toMatch(/application\/problem\+json/);
+          expect(res.headers["content-type"], `${op.method} ${url}`).toMatch(errorType(op.path));
           // The web's session probe without any credential is the one refusal not worth recording.
           if (op.path === "/api/auth/me" && Object.keys(headers).length === 0) {
             expect(await sen.count("core.audit_log")).toBe(before);
@@ -136,11 +145,13 @@ for (const target of dbTargets()) {
           const res = await send(payload, type);
           expect(res.statusCode, `${op.method} ${url} ${what}: ${res.body.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
           expect(res.statusCode, `${op.method} ${url} ${what}`).toBeLessThan(500);
-          expect(res.headers["content-type"], `${op.method} ${url} ${what}`).toMatch(/application\/problem\+json/);
+          expect(res.headers["content-type"], `${op.method} ${url} ${what}`).toMatch(errorType(op.path));
           const body = res.json();
-          expect(body.status).toBe(res.statusCode);
-          expect(body.detail).toBeTruthy();
-          expect(body.requestId).toBe(res.headers["x-request-id"]);
+          if (errorType(op.path).source.includes("problem")) {
+            expect(body.status).toBe(res.statusCode);
+            expect(body.detail).toBeTruthy();
+            expect(body.requestId).toBe(res.headers["x-request-id"]);
+          } else expect(JSON.stringify(body).length, `${op.method} ${url} ${what}: an error that says what is wrong`).toBeGreaterThan(20);
           if (what === "oversized") expect(res.statusCode).toBe(413);
           if (what === "xml") expect(res.statusCode).toBe(415);
         }
@@ -148,7 +159,7 @@ for (const target of dbTargets()) {
       expect(await counts()).toEqual(before);
       // Validation failures are not security events: only login attempts may have been recorded.
       const added = await sen.services.db.query<{ action: string }>("SELECT action FROM core.audit_log WHERE id > $1", [auditBefore]);
-      expect(added.every((r) => r.action === "auth.login")).toBe(true);
+      expect(added.map((r) => r.action).filter((a) => a !== "auth.login")).toEqual([]);
     });
 
     it("injection strings in every string parameter and field → never a 5xx, never a write", async () => {
@@ -168,7 +179,7 @@ for (const target of dbTargets()) {
             if (op.path === "/api/events") continue; // a valid query opens a stream; covered in events tests
             const res = await sen.app.inject({ method: op.method as "GET", url, headers: auth(admin) });
             expect(res.statusCode, `${op.method} ${url.slice(0, 120)}`).toBeLessThan(500);
-            if (res.statusCode >= 400) expect(res.headers["content-type"]).toMatch(/problem\+json/);
+            if (res.statusCode >= 400) expect(res.headers["content-type"], `${op.method} ${url.slice(0, 120)}`).toMatch(errorType(op.path));
           }
           // Body fields, one at a time
           for (const [name, schema] of Object.entries(op.body?.properties ?? {})) {

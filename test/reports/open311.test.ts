@@ -242,6 +242,8 @@ for (const target of dbTargets()) {
       expect((await get("service_code=GT01")).every((r) => r.service_code === "GT01")).toBe(true);
       expect((await get("service_code=GT01,MT01")).length).toBeGreaterThanOrEqual(2);
       expect((await get("status=open")).length).toBeGreaterThanOrEqual(2);
+      expect((await get("status=open&status=closed")).length).toBe((await get("status=open,closed")).length);
+      expect((await get("service_code=GT01&service_code=MT01")).length).toBe((await get("service_code=GT01,MT01")).length);
       expect(await get("status=closed")).toEqual([]);
       const now = Date.now();
       const start = new Date(now - 3600_000).toISOString().replace(/\.\d+Z$/, "Z");

@@ -2,6 +2,7 @@
 // errors, security headers, compression, optional CORS, and access control that denies any route
 // which does not declare who may call it.
 import { randomUUID } from "node:crypto";
+import zlib from "node:zlib";
 import compress from "@fastify/compress";
 import cookie from "@fastify/cookie";
 import cors from "@fastify/cors";
@@ -177,7 +178,15 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     });
   }
   // Responses are compressed; request bodies are never (no decompression hook on every request).
-  await app.register(compress, { threshold: 1024, encodings: ["br", "gzip", "deflate"], globalDecompression: false });
+  // Brotli's default quality (11) is meant for static files: on a 5 KB JSON answer it costs tens of
+  // milliseconds. Quality 4 compresses about as well as gzip -6, in a fraction of the time.
+  await app.register(compress, {
+    threshold: 1024,
+    encodings: ["br", "gzip", "deflate"],
+    globalDecompression: false,
+    brotliOptions: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } },
+    zlibOptions: { level: 6 },
+  });
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,

@@ -313,7 +313,7 @@ export function AlertsHome() {
                 ))}
               </ul>
             ) : (
-              <p>{t("alerts.app.none")}</p>
+              <p>{t(mine.length ? "alerts.app.noneElsewhere" : "alerts.app.none")}</p>
             )}
           </section>
         </>

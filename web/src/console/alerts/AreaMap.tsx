@@ -161,7 +161,7 @@ export function AreaMap({ chosen, touched, polygons, circles, mode = "view", dra
   }, [mode]);
 
   return (
-    <div className="alert-map" style={{ height }} data-testid="alert-area-map">
+    <div className="alert-map" style={{ height }} data-testid="alert-area-map" data-ready={ready && shapes ? "true" : "false"}>
       <div ref={ref} className="alert-map-canvas" />
       {failed && <div className="map-overlay map-overlay-error">{t("alerts.mapFailed")}</div>}
     </div>

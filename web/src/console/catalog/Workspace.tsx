@@ -430,7 +430,7 @@ export function DatasetWorkspace({ name }: { name: string }) {
       </header>
       {error ? <ErrorMessage error={error} /> : null}
 
-      <section className="card">
+      <section className="card catalog-section">
         <div className="card-head">
           <h2 className="section-title">{t("catalog.resources")}</h2>
           <div className="catalog-head-actions">

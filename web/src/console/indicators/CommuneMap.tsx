@@ -43,6 +43,7 @@ export function CommuneMap({
   const [failed, setFailed] = useState(false);
   // The map is created once; the latest click handler is read through a ref.
   const selectRef = useRef(onSelect);
+  const hoverRef = useRef<string | null>(null);
   selectRef.current = onSelect;
 
   useEffect(() => {
@@ -95,15 +96,28 @@ export function CommuneMap({
     });
     map.on("mousemove", "communes-fill", (e) => {
       const code = e.features?.[0]?.id;
-      if (code !== undefined) setHover({ code: String(code), x: e.point.x, y: e.point.y });
+      if (code !== undefined) {
+        hoverRef.current = String(code);
+        setHover({ code: String(code), x: e.point.x, y: e.point.y });
+      }
     });
-    map.on("mouseleave", "communes-fill", () => setHover(null));
-    map.on("click", "communes-fill", (e) => {
-      const code = e.features?.[0]?.id;
+    map.on("mouseleave", "communes-fill", () => {
+      hoverRef.current = null;
+      setHover(null);
+    });
+    map.on("click", (e) => {
+      if (!map.getLayer("communes-fill")) return;
+      // The commune under the pointer, else the one the tooltip names (touch and some pointers
+      // deliver the click without the rendered feature).
+      const code = map.queryRenderedFeatures(e.point, { layers: ["communes-fill"] })[0]?.id ?? hoverRef.current ?? undefined;
       const name = code === undefined ? undefined : namesRef.current.get(String(code));
       if (code !== undefined && name) selectRef.current?.(String(code), name);
     });
+    // The dashboard's columns settle after the data arrives: keep the map's size in step.
+    const ro = new ResizeObserver(() => map.resize());
+    ro.observe(container);
     return () => {
+      ro.disconnect();
       cancelled = true;
       map.remove();
       mapRef.current = null;
