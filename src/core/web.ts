@@ -48,6 +48,8 @@ export async function ensureWebBuilt(root: string, logger: Logger): Promise<stri
       [vite, "build", webDir, "--config", path.join(webDir, "vite.config.ts"), "--outDir", tmp, "--emptyOutDir", "--logLevel", "warn"],
       {
         cwd: root,
+        // Always the production build, whatever this process runs as (tests set NODE_ENV=test).
+        env: { ...process.env, NODE_ENV: "production" },
         stdio: ["ignore", "inherit", "inherit"],
       },
     );

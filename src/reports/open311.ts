@@ -1,4 +1,4 @@
-// Open311 GeoReport v2 at /open311/v2/ (../shared/specs/open311/GeoReport-v2.md): services,
+// Open311 GeoReport v2 at /open311/v2/ (data/specs/open311/GeoReport-v2.md): services,
 // service definitions, requests (GET with filters, POST form-encoded with an api_key), one
 // request, tokens, and FixMyStreet's servicerequestupdates. JSON and XML; errors are the spec's
 // array of {code, description} with 400/403/404, not problem+json. No personal data goes out.

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { type TestSen, auth } from "../helpers.ts";
 
-export const SPECS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../shared/specs/cap");
+export const SPECS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../data/specs/cap");
 export const XSD = path.join(SPECS, "CAP-v1.2.xsd");
 
 /** Communes downstream of Tân Châu on the Tiền river (the demo fleet's floodInfluence). */
