@@ -114,6 +114,32 @@ const TSV = `setweight(to_tsvector('simple', unaccent(coalesce($T.title,'') || '
   || setweight(to_tsvector('simple', unaccent(array_to_string($T.tags, ' ') || ' ' || array_to_string($T.groups, ' '))), 'B')
   || setweight(to_tsvector('simple', unaccent(coalesce($T.notes,'') || ' ' || coalesce($T.notes_en,'') || ' ' || coalesce($T.owner_org,''))), 'C')`;
 
+/** A dataset's columns in the order insertDataset ($1…$20) and updateDataset ($2…$21) list them. */
+function datasetValues(d: DatasetInput): unknown[] {
+  return [
+    d.name,
+    d.title,
+    d.title_en,
+    d.notes,
+    d.notes_en,
+    d.owner_org,
+    d.license_id,
+    d.private,
+    d.state,
+    d.frequency,
+    d.temporal_start,
+    d.temporal_end,
+    d.spatial,
+    d.contact_name,
+    d.contact_email,
+    d.version,
+    d.url,
+    d.tags,
+    d.groups,
+    JSON.stringify(d.extras),
+  ];
+}
+
 export function catalogStore(db: Db) {
   const refreshTsv = (id: string) => db.query(`UPDATE catalog.datasets d SET tsv = ${TSV.replace(/\$T/g, "d")} WHERE id = $1`, [id]);
 
@@ -184,29 +210,7 @@ export function catalogStore(db: Db) {
         `INSERT INTO catalog.datasets (name, title, title_en, notes, notes_en, owner_org, license_id, private, state, frequency, temporal_start, temporal_end,
            spatial, contact_name, contact_email, version, url, tags, groups, extras, created_by)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) RETURNING *`,
-        [
-          d.name,
-          d.title,
-          d.title_en,
-          d.notes,
-          d.notes_en,
-          d.owner_org,
-          d.license_id,
-          d.private,
-          d.state,
-          d.frequency,
-          d.temporal_start,
-          d.temporal_end,
-          d.spatial,
-          d.contact_name,
-          d.contact_email,
-          d.version,
-          d.url,
-          d.tags,
-          d.groups,
-          JSON.stringify(d.extras),
-          createdBy,
-        ],
+        [...datasetValues(d), createdBy],
       );
       if (!row) throw new Error("dataset insert returned nothing");
       await refreshTsv(row.id);
@@ -217,29 +221,7 @@ export function catalogStore(db: Db) {
         `UPDATE catalog.datasets SET name=$2, title=$3, title_en=$4, notes=$5, notes_en=$6, owner_org=$7, license_id=$8, private=$9, state=$10,
            frequency=$11, temporal_start=$12, temporal_end=$13, spatial=$14, contact_name=$15, contact_email=$16, version=$17, url=$18, tags=$19,
            groups=$20, extras=$21, modified_at=now() WHERE id=$1 RETURNING *`,
-        [
-          id,
-          d.name,
-          d.title,
-          d.title_en,
-          d.notes,
-          d.notes_en,
-          d.owner_org,
-          d.license_id,
-          d.private,
-          d.state,
-          d.frequency,
-          d.temporal_start,
-          d.temporal_end,
-          d.spatial,
-          d.contact_name,
-          d.contact_email,
-          d.version,
-          d.url,
-          d.tags,
-          d.groups,
-          JSON.stringify(d.extras),
-        ],
+        [id, ...datasetValues(d)],
       );
       if (!row) throw new Error("dataset vanished");
       await refreshTsv(id);

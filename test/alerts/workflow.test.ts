@@ -6,9 +6,8 @@ import { pointOnFeature } from "@turf/turf";
 import type { Feature } from "geojson";
 import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TAN_CHAU_LEVELS, hydrologyRule } from "../../src/ops/index.ts";
 import { type TestSen, auth, dbTargets, startSen } from "../helpers.ts";
-import { connectDevice, end, publish } from "../iot/util.ts";
+import { connectDevice, end, publish, registerTanChau } from "../iot/util.ts";
 import { TAN_CHAU_INFLUENCE, draftBody, expectValidCap, post, user } from "./util.ts";
 
 const atom = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@_", isArray: (n) => n === "entry" || n === "item" || n === "link" });
@@ -30,23 +29,7 @@ for (const target of dbTargets()) {
       op2 = await user(sen, admin, "op2", ["operator"], "TTCDS");
       officer = await user(sen, admin, "health1", ["agency_officer"], "SNNMT");
       citizen = await user(sen, admin, "dan1", ["citizen"], null);
-      const res = await sen.app.inject({
-        method: "POST",
-        url: "/api/devices",
-        headers: auth(admin),
-        payload: {
-          id: "wl-tan-chau",
-          name: "Trạm thủy văn Tân Châu",
-          profileId: "water-level-station",
-          lat: 10.8006,
-          lon: 105.248,
-          agency: "SNNMT",
-          accessToken: "TANCHAU-ALERT-1",
-          serverAttributes: { alarmLevels: TAN_CHAU_LEVELS, floodInfluence: TAN_CHAU_INFLUENCE },
-          rules: [hydrologyRule(TAN_CHAU_LEVELS)],
-        },
-      });
-      expect(res.statusCode, res.body).toBe(201);
+      await registerTanChau(sen, admin, "TANCHAU-ALERT-1", { floodInfluence: TAN_CHAU_INFLUENCE });
     });
     afterAll(() => sen?.dispose());
 

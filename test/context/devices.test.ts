@@ -2,9 +2,8 @@
 // entity with observedAt, a subscription hears its readings, and its history through the temporal
 // API is the telemetry API's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TAN_CHAU_LEVELS, hydrologyRule } from "../../src/ops/index.ts";
 import { type TestSen, auth, dbTargets, startSen } from "../helpers.ts";
-import { connectDevice, end, publish } from "../iot/util.ts";
+import { connectDevice, end, publish, registerTanChau } from "../iot/util.ts";
 import { call } from "./util.ts";
 
 const ID = "urn:ngsi-ld:WaterLevelObserved:wl-tan-chau";
@@ -18,23 +17,7 @@ for (const target of dbTargets()) {
     beforeAll(async () => {
       sen = await startSen(target);
       admin = await sen.login();
-      const res = await sen.app.inject({
-        method: "POST",
-        url: "/api/devices",
-        headers: auth(admin),
-        payload: {
-          id: "wl-tan-chau",
-          name: "Trạm thủy văn Tân Châu",
-          profileId: "water-level-station",
-          lat: 10.8006,
-          lon: 105.248,
-          agency: "SNNMT",
-          accessToken: "TANCHAU-CTX-1",
-          serverAttributes: { alarmLevels: TAN_CHAU_LEVELS },
-          rules: [hydrologyRule(TAN_CHAU_LEVELS)],
-        },
-      });
-      expect(res.statusCode, res.body).toBe(201);
+      await registerTanChau(sen, admin, "TANCHAU-CTX-1");
     });
     afterAll(() => sen?.dispose());
 

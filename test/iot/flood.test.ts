@@ -2,9 +2,8 @@
 // MQTT; the alarm follows the official levels with hysteresis and never flaps.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SenEvent } from "../../src/core/events/bus.ts";
-import { TAN_CHAU_LEVELS, hydrologyRule } from "../../src/ops/index.ts";
 import { type TestSen, auth, dbTargets, startSen } from "../helpers.ts";
-import { connectDevice, end, publish } from "./util.ts";
+import { connectDevice, end, publish, registerTanChau } from "./util.ts";
 
 for (const target of dbTargets()) {
   describe(`flood alarms on ${target.name}`, () => {
@@ -15,23 +14,7 @@ for (const target of dbTargets()) {
       sen = await startSen(target);
       admin = await sen.login();
       sen.services.bus.subscribe((e) => e.topic.startsWith("alarm.") && events.push(e));
-      const res = await sen.app.inject({
-        method: "POST",
-        url: "/api/devices",
-        headers: auth(admin),
-        payload: {
-          id: "wl-tan-chau",
-          name: "Trạm thủy văn Tân Châu",
-          profileId: "water-level-station",
-          lat: 10.8006,
-          lon: 105.248,
-          agency: "SNNMT",
-          accessToken: "TANCHAU-FLOOD-1",
-          serverAttributes: { alarmLevels: TAN_CHAU_LEVELS },
-          rules: [hydrologyRule(TAN_CHAU_LEVELS)],
-        },
-      });
-      expect(res.statusCode, res.body).toBe(201);
+      await registerTanChau(sen, admin, "TANCHAU-FLOOD-1");
     });
     afterAll(() => sen?.dispose());
 
