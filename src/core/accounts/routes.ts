@@ -1,5 +1,6 @@
 // HTTP routes of sign-in, users, agencies and API keys.
 import { Type } from "@sinclair/typebox";
+import { stringifySetCookie } from "cookie";
 import type { FastifyInstance } from "fastify";
 import { badRequest } from "../errors.ts";
 import { PERMISSIONS, ROLE_PERMISSIONS, ROLES } from "../policy.ts";
@@ -71,13 +72,18 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
     },
     async (req, reply) => {
       const result = await accounts.login(req.body.username, req.body.password, { userAgent: req.headers["user-agent"] });
-      reply.setCookie(SESSION_COOKIE, result.token, {
-        httpOnly: true,
-        sameSite: "strict",
-        secure: opts.cookieSecure,
-        path: "/",
-        maxAge: opts.sessionHours * 3600,
-      });
+      reply.header(
+        "set-cookie",
+        stringifySetCookie({
+          name: SESSION_COOKIE,
+          value: result.token,
+          httpOnly: true,
+          sameSite: "strict",
+          secure: opts.cookieSecure,
+          path: "/",
+          maxAge: opts.sessionHours * 3600,
+        }),
+      );
       return result;
     },
   );
@@ -90,7 +96,7 @@ export function accountRoutes(fastify: FastifyInstance, accounts: AccountsServic
     },
     async (req, reply) => {
       await accounts.logout(req.ctx.actor);
-      reply.clearCookie(SESSION_COOKIE, { path: "/" });
+      reply.header("set-cookie", stringifySetCookie({ name: SESSION_COOKIE, value: "", path: "/", expires: new Date(0), maxAge: 0 }));
       return reply.code(204).send(null);
     },
   );

@@ -4,7 +4,6 @@
 import { randomUUID } from "node:crypto";
 import zlib from "node:zlib";
 import compress from "@fastify/compress";
-import cookie from "@fastify/cookie";
 import cors from "@fastify/cors";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
@@ -12,6 +11,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
+import { parseCookie } from "cookie";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { AccountsService } from "../accounts/service.ts";
@@ -35,6 +35,8 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     ctx: RequestContext;
+    /** The request's cookies (Sen reads only its session cookie). */
+    cookies: Record<string, string | undefined>;
   }
 }
 
@@ -92,8 +94,60 @@ function makeAjv(coerceTypes: false | "array"): Ajv {
 
 function hasNul(v: unknown): boolean {
   if (typeof v === "string") return v.includes("\u0000");
-  if (v && typeof v === "object") return Object.entries(v).some(([k, x]) => k.includes("\u0000") || hasNul(x));
+  if (v && typeof v === "object") {
+    for (const k in v) if (k.includes("\u0000") || hasNul((v as Record<string, unknown>)[k])) return true;
+  }
   return false;
+}
+
+type LogFn = (...args: unknown[]) => void;
+
+/**
+ * A request's logger that becomes a real pino child (bound to the request id) only when something
+ * is logged at an enabled level. Most requests log nothing, and a pino child costs more to create
+ * than the whole route of a hot endpoint.
+ */
+class RequestLogger {
+  #child: Logger | undefined;
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Record<string, unknown>,
+  ) {}
+  get level() {
+    return this.parent.level;
+  }
+  isLevelEnabled(level: string) {
+    return this.parent.isLevelEnabled(level);
+  }
+  child(bindings: Record<string, unknown>, opts?: Record<string, unknown>) {
+    return this.real().child(bindings, opts);
+  }
+  private real(): Logger {
+    this.#child ??= this.parent.child(this.bindings);
+    return this.#child;
+  }
+  private at(level: "fatal" | "error" | "warn" | "info" | "debug" | "trace", args: unknown[]) {
+    if (this.parent.isLevelEnabled(level)) (this.real()[level] as LogFn)(...args);
+  }
+  fatal(...args: unknown[]) {
+    this.at("fatal", args);
+  }
+  error(...args: unknown[]) {
+    this.at("error", args);
+  }
+  warn(...args: unknown[]) {
+    this.at("warn", args);
+  }
+  info(...args: unknown[]) {
+    this.at("info", args);
+  }
+  debug(...args: unknown[]) {
+    this.at("debug", args);
+  }
+  trace(...args: unknown[]) {
+    this.at("trace", args);
+  }
+  silent() {}
 }
 
 /** PostgreSQL text cannot hold NUL; refuse it at the edge like any other invalid input. */
@@ -127,6 +181,8 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : randomUUID();
     },
+    // Per-route log levels and serializers are not used in Sen; the lazy logger keeps the parent's.
+    childLoggerFactory: (logger, bindings) => new RequestLogger(logger as Logger, bindings) as unknown as typeof logger,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
     forceCloseConnections: "idle",
@@ -187,7 +243,6 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     brotliOptions: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } },
     zlibOptions: { level: 6 },
   });
-  await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
     // The plugin throws what this returns; a Problem renders as problem+json like every error.
@@ -214,23 +269,25 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
   });
   await app.register(swaggerUi, { routePrefix: "/api/docs", staticCSP: false });
 
+  // Every request: security headers, the request id, the request's context (who is asking, bound
+  // for the audit trail), then who is asking, checked before the body is read so strangers cannot
+  // make Sen parse anything. A visitor with no credential on a public route is the hot path:
+  // settled without a promise.
   app.addHook("onRequest", (req, reply, done) => {
     reply.headers(isApi(req.url) ? apiHeaders : securityHeaders);
     reply.header("X-Request-Id", req.id);
+    const cookieHeader = req.headers.cookie;
+    req.cookies = cookieHeader ? parseCookie(cookieHeader) : {};
     const ctx: RequestContext = { requestId: req.id, ip: req.ip, actor: ANONYMOUS };
     req.ctx = ctx;
-    runWithContext(ctx, done);
-  });
-
-  // Who is asking, checked before the body is read so strangers cannot make Sen parse anything.
-  // A visitor with no credential on a public route is the hot path: settled without a promise.
-  app.addHook("onRequest", (req, reply, done) => {
-    const access = req.routeOptions.config?.access;
-    const noCredential = req.headers.authorization === undefined && req.headers["x-api-key"] === undefined && !req.cookies?.[SESSION_COOKIE];
-    if (noCredential && (!access || access === "public")) return done();
-    authorize(req, reply, access).then((answered) => {
-      if (!answered) done();
-    }, done);
+    runWithContext(ctx, () => {
+      const access = req.routeOptions.config?.access;
+      const noCredential = req.headers.authorization === undefined && req.headers["x-api-key"] === undefined && !req.cookies[SESSION_COOKIE];
+      if (noCredential && (!access || access === "public")) return done();
+      authorize(req, reply, access).then((answered) => {
+        if (!answered) done();
+      }, done);
+    });
   });
 
   /** Resolve the caller and check the route's access; true when it answered the request itself. */
