@@ -211,7 +211,7 @@ export function Explorer() {
           {selected && (
             <section className="card" data-testid="context-entity">
               <div className="card-head">
-                <h2 className="section-title">{selected.id}</h2>
+                <h2 className="section-title ctx-entity-id">{selected.id}</h2>
                 <span className="table-meta">{shortType(selected.type)}</span>
               </div>
               <table className="table">
