@@ -92,8 +92,8 @@ export function geoRoutes(fastify: FastifyInstance, geo: GeoService) {
       const commune = geo.locate(req.query.lat, req.query.lon);
       if (!commune)
         throw new Problem(404, "outside-province", `The point ${req.query.lat}, ${req.query.lon} is outside the province (no commune contains it).`);
-      // The answer depends only on the commune: its JSON is built once and sent as it is (a string
-      // with a JSON content type is not serialized again; the schema still documents it).
+      // The answer depends only on the commune: its JSON is built once and kept as UTF-8 bytes, sent
+      // as they are (not serialized or encoded again per request; the schema still documents it).
       const body = answers.get(commune.code);
       if (body) {
         reply.type("application/json; charset=utf-8").send(body as never);
@@ -101,7 +101,7 @@ export function geoRoutes(fastify: FastifyInstance, geo: GeoService) {
       }
       provinceSummary().then(
         (province) => {
-          const built = JSON.stringify({ commune, province });
+          const built = Buffer.from(JSON.stringify({ commune, province }));
           answers.set(commune.code, built);
           reply.type("application/json; charset=utf-8").send(built as never);
         },
@@ -109,7 +109,7 @@ export function geoRoutes(fastify: FastifyInstance, geo: GeoService) {
       );
     },
   );
-  const answers = new Map<string, string>();
+  const answers = new Map<string, Buffer>();
 
   let cachedProvince: { code: string; name: string; fullName: string } | undefined;
   async function provinceSummary() {

@@ -36,7 +36,11 @@ export interface WorkerOptions {
   concurrency?: number;
   /** How long a claimed job is reserved before another worker may take it (default 60 s). */
   leaseMs?: number;
-  /** Idle poll interval; enqueues in this process wake the worker at once (default 1 s). */
+  /**
+   * Idle poll interval; enqueues in this process wake the worker at once. Default 1 s on a
+   * PostgreSQL server (other processes enqueue too), 5 s on PGlite, where this process is the only
+   * one and polling only finds retries that came due.
+   */
   pollMs?: number;
   /** Delay before retry n (1-based): default 2^n seconds, capped at one hour, with jitter. */
   backoffMs?: (attempt: number) => number;
@@ -121,7 +125,7 @@ export function jobQueue(db: Db) {
       if (workers.has(queue)) throw new Error(`a worker already runs queue ${queue} in this process`);
       const concurrency = opts.concurrency ?? 16;
       const leaseMs = opts.leaseMs ?? 60_000;
-      const pollMs = opts.pollMs ?? 1000;
+      const pollMs = opts.pollMs ?? (db.driver === "pglite" ? 5000 : 1000);
       const backoff = opts.backoffMs ?? defaultBackoff;
       const minClaim = Math.max(1, Math.floor(concurrency / 4));
       let stopped = false;
