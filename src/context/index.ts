@@ -9,6 +9,7 @@ import type { Db } from "../core/db.ts";
 import type { EventBus, SenEvent } from "../core/events/bus.ts";
 import type { JobQueue } from "../core/jobs/queue.ts";
 import type { IotService } from "../iot/index.ts";
+import { entityCache, queryCache } from "./cache.ts";
 import { type DeviceProjection, deviceProjection } from "./devices.ts";
 import { contextRoutes } from "./routes.ts";
 import { type ContextService, contextService } from "./service.ts";
@@ -49,6 +50,10 @@ export function createContext(deps: ContextDeps): Context {
     bus: deps.bus,
     store,
     agencyExists: deps.agencyExists,
+    // Embedded PGlite: this process is the database's only writer (the data folder is locked), so
+    // it may keep entity documents in memory. On a PostgreSQL server other Sen processes write too.
+    cache: deps.db.driver === "pglite" ? entityCache() : undefined,
+    queries: deps.db.driver === "pglite" ? queryCache() : undefined,
     onChanges: (tenant, changes) => (subs as SubscriptionService).onChanges(tenant, changes),
   });
   subs = subscriptionService({ db: deps.db, audit: deps.audit, bus: deps.bus, jobs: deps.jobs, store, service: () => service, logger: deps.logger });
@@ -73,7 +78,7 @@ export function createContext(deps: ContextDeps): Context {
       // Another node starting at the same time may project the same devices: not fatal, the next
       // points or device change refresh them.
       await devices.syncAll().catch((err) => deps.logger?.warn({ err }, "projecting devices as entities failed"));
-      await deps.db.query("ANALYZE context.entities").catch(() => undefined);
+      await deps.db.query("ANALYZE context.entities, context.entity_types").catch(() => undefined);
       // Other Sen processes (and this one) announce configuration and device changes on the bus.
       unsubscribe = deps.bus.subscribe((e: SenEvent) => {
         if (e.topic === "context.config") {

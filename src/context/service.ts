@@ -3,6 +3,7 @@
 // and queries (q, geo, pagination). No HTTP here; routes.ts speaks the protocol.
 import { randomUUID } from "node:crypto";
 import type { AuditService } from "../core/audit/service.ts";
+import type { EntityCache, QueryCache } from "./cache.ts";
 import { type Actor, can } from "../core/context.ts";
 import type { Db } from "../core/db.ts";
 import type { EventBus, SenEvents } from "../core/events/bus.ts";
@@ -38,6 +39,8 @@ export const MAX_LIMIT = 1000;
 /** Geo-queries test at most this many bounding-box candidates exactly. */
 export const MAX_GEO_CANDIDATES = 100_000;
 export const MAX_BATCH = 1000;
+/** Single-entity writes committed together at most (group commit). */
+const MAX_GROUP = 200;
 /** Entity writes after which this process refreshes the planner's statistics. */
 const ANALYZE_AFTER_WRITES = 5000;
 /** How often coalesced live-update events go out. */
@@ -59,6 +62,8 @@ export interface Change {
   after: StoredEntity | null;
   /** Attribute IRIs written or deleted. */
   attrs: Set<string>;
+  /** When it was made, if not the time the whole commit was given (grouped single writes). */
+  at?: string;
 }
 
 export interface ContextDeps {
@@ -69,6 +74,10 @@ export interface ContextDeps {
   agencyExists(code: string): Promise<boolean>;
   /** Called in the transaction of each write: subscriptions enqueue their notifications. */
   onChanges?(tenant: string, changes: Change[]): Promise<void>;
+  /** Entity documents read by id, when this process is the only writer of the database. */
+  cache?: EntityCache;
+  /** Answers of entity queries, under the same condition. */
+  queries?: QueryCache<{ entities: StoredEntity[]; count?: number }>;
 }
 
 export interface QueryParams {
@@ -118,6 +127,7 @@ export function contextService(deps: ContextDeps) {
     const nextContexts = new Map(ctxRows.map((c) => [c.url, { id: c.id, kind: c.kind, body: c.body }]));
     const nextTypes = new Map<string, Set<string>>();
     for (const p of typeRows) nextTypes.set(p.tenant, (nextTypes.get(p.tenant) ?? new Set()).add(p.type));
+    deps.queries?.clear();
     contexts.clear();
     for (const [k, v] of nextContexts) contexts.set(k, v);
     publicTypes.clear();
@@ -194,8 +204,23 @@ export function contextService(deps: ContextDeps) {
   /** Persist changes with their history, notifications and event, in the caller's transaction. */
   async function commit(tenant: string, changes: Change[], at: string): Promise<void> {
     if (!changes.length) return;
+    const { cache, queries } = deps;
+    if (cache || queries) {
+      const ids = changes.map((c) => ((c.after ?? c.before) as StoredEntity).id);
+      // After the commit, before the writer hears back: later readers load the new documents.
+      db.afterCommit(() => {
+        cache?.drop(tenant, ids);
+        queries?.drop(tenant);
+      });
+    }
     const inserts = changes.filter((c) => !c.before && c.after).map((c) => ({ e: c.after as StoredEntity, bbox: bboxFor(c.after as StoredEntity) }));
-    const updates = changes.filter((c) => c.before && c.after).map((c) => ({ e: c.after as StoredEntity, bbox: bboxFor(c.after as StoredEntity) }));
+    const updates = changes
+      .filter((c) => c.before && c.after)
+      .map((c) => {
+        const e = c.after as StoredEntity;
+        const before = c.before as StoredEntity;
+        return { e, before, bbox: e.attrs[LOCATION] !== before.attrs[LOCATION] ? bboxFor(e) : undefined };
+      });
     const deletes = changes.filter((c) => c.before && !c.after).map((c) => (c.before as StoredEntity).id);
     if (inserts.length) {
       const created = await store.insert(tenant, inserts);
@@ -203,11 +228,10 @@ export function contextService(deps: ContextDeps) {
       const lost = inserts.find((x) => !created.has(x.e.id));
       if (lost) throw alreadyExists(`Entity ${lost.e.id} was created by another request at the same time; retry.`);
     }
-    if (updates.length === 1) await store.update(tenant, updates[0].e, updates[0].bbox);
-    else await store.updateMany(tenant, updates);
+    await store.updateMany(tenant, updates);
     // The history of a deleted entity stays (the temporal API answers for the past).
     if (deletes.length) await store.delete(tenant, deletes);
-    await store.addHistory(changes.flatMap((c) => historyRows(tenant, c, at)));
+    await store.addHistory(changes.flatMap((c) => historyRows(tenant, c, c.at ?? at)));
     await deps.onChanges?.(tenant, changes);
     // Live-update events are hints for screens: coalesced after commit and published a few times
     // a second, instead of an event row and a NOTIFY inside every write.
@@ -232,7 +256,7 @@ export function contextService(deps: ContextDeps) {
     analyzeTimer = setTimeout(() => {
       analyzeTimer = undefined;
       writesSinceAnalyze = 0;
-      void db.query("ANALYZE context.entities").catch(() => undefined);
+      void db.query("ANALYZE context.entities, context.entity_types").catch(() => undefined);
     }, 2000);
     analyzeTimer.unref();
   }
@@ -313,17 +337,32 @@ export function contextService(deps: ContextDeps) {
     return p.id;
   }
 
+  type Mutation<T> = (cur: StoredEntity, at: string) => { after: StoredEntity | null; attrs: Set<string>; result: T };
+
   /** Load, change and commit one entity under a row lock. */
-  async function mutate<T>(
-    actor: Actor,
-    tenant: string,
-    id: string,
-    fn: (cur: StoredEntity, at: string) => { after: StoredEntity | null; attrs: Set<string>; result: T },
-    audited?: string,
-  ): Promise<T> {
+  async function mutate<T>(actor: Actor, tenant: string, id: string, fn: Mutation<T>, audited?: string): Promise<T> {
     checkWrite(actor, tenant);
     if (!isUri(id)) throw badRequestData("An entity id must be a URI.");
     const at = nowIso();
+    // Audited writes record the caller in the audit trail (from the request's context), and a
+    // caller's own transaction must hold the write: both take the direct path.
+    if (audited || db.inTransaction()) return mutateAlone(tenant, id, fn, at, audited);
+    return new Promise<T>((resolve, reject) => {
+      writeQueue.push({ tenant, id, fn, at, resolve: resolve as (v: unknown) => void, reject });
+      // Not at once: the writes of requests whose bytes already arrived join this group first.
+      // (PGlite runs in this thread: its statements never yield to the event loop, so without
+      // this each request would have committed alone before the next one was even read.)
+      if (!writing && !flushScheduled) {
+        flushScheduled = true;
+        setImmediate(() => {
+          flushScheduled = false;
+          void flushWrites();
+        });
+      }
+    });
+  }
+
+  function mutateAlone<T>(tenant: string, id: string, fn: Mutation<T>, at: string, audited?: string): Promise<T> {
     return db.tx(async () => {
       const cur = await store.get(tenant, id, true);
       if (!cur) throw notFound(`Entity ${id} not found.`);
@@ -334,6 +373,102 @@ export function contextService(deps: ContextDeps) {
       if (audited) await audit.record({ action: audited, targetType: "ngsi-ld-entity", targetId: id, details: { tenant } });
       return result;
     });
+  }
+
+  // Group commit of single-entity writes (PATCH/POST/PUT/DELETE of attributes, merge): the writes
+  // that arrive while a transaction is running are applied together in the next one (one row-lock
+  // read, one UPDATE, one history INSERT, one COMMIT), and each caller hears back only after that
+  // commit. Each write still sees the entity as the writes before it left it: an entity written
+  // twice waits for the next group.
+  interface QueuedWrite {
+    tenant: string;
+    id: string;
+    fn: Mutation<unknown>;
+    at: string;
+    resolve(v: unknown): void;
+    reject(err: unknown): void;
+  }
+  let writeQueue: QueuedWrite[] = [];
+  let writing = false;
+  let flushScheduled = false;
+
+  async function flushWrites(): Promise<void> {
+    if (writing) return;
+    writing = true;
+    try {
+      while (writeQueue.length) {
+        const group: QueuedWrite[] = [];
+        const rest: QueuedWrite[] = [];
+        const seen = new Set<string>();
+        for (const w of writeQueue) {
+          const key = `${w.tenant}\u0000${w.id}`;
+          if (group.length < MAX_GROUP && !seen.has(key)) {
+            seen.add(key);
+            group.push(w);
+          } else rest.push(w);
+        }
+        writeQueue = rest;
+        await writeGroup(group);
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
+  async function writeGroup(group: QueuedWrite[]): Promise<void> {
+    if (group.length === 1) {
+      const w = group[0];
+      await mutateAlone(w.tenant, w.id, w.fn, w.at).then(w.resolve, w.reject);
+      return;
+    }
+    const outcome = new Map<QueuedWrite, { ok: true; value: unknown } | { ok: false; err: unknown }>();
+    const tenants = new Map<string, QueuedWrite[]>();
+    for (const w of group) {
+      const list = tenants.get(w.tenant);
+      if (list) list.push(w);
+      else tenants.set(w.tenant, [w]);
+    }
+    try {
+      await db.tx(async () => {
+        outcome.clear();
+        for (const [tenant, writes] of tenants) {
+          const current = new Map(
+            (
+              await store.getMany(
+                tenant,
+                writes.map((w) => w.id),
+                true,
+              )
+            ).map((e) => [e.id, e]),
+          );
+          const changes: Change[] = [];
+          for (const w of writes) {
+            try {
+              const cur = current.get(w.id);
+              if (!cur) throw notFound(`Entity ${w.id} not found.`);
+              guardOrigin(cur);
+              const { after, attrs, result } = w.fn(cur, w.at);
+              if (after) checkAttrCount(after.attrs);
+              changes.push({ before: cur, after, attrs, at: w.at });
+              outcome.set(w, { ok: true, value: result });
+            } catch (err) {
+              outcome.set(w, { ok: false, err });
+            }
+          }
+          await commit(tenant, changes, nowIso());
+        }
+      });
+    } catch {
+      // The group failed as a whole (the database refused a statement): each write is tried on
+      // its own, so one bad write cannot fail the others.
+      for (const w of group) await mutateAlone(w.tenant, w.id, w.fn, w.at).then(w.resolve, w.reject);
+      return;
+    }
+    for (const w of group) {
+      const o = outcome.get(w);
+      if (o?.ok) w.resolve(o.value);
+      else w.reject(o?.err);
+    }
   }
 
   const attrIri = (ctx: ActiveContext, name: string) => {
@@ -348,6 +483,18 @@ export function contextService(deps: ContextDeps) {
   }
 
   // ---------------------------------------------------------------- reading
+
+  /** One entity as stored, from the cache when there is one. */
+  async function getStored(tenant: string, id: string): Promise<StoredEntity | undefined> {
+    const cache = deps.cache;
+    if (!cache || db.inTransaction()) return store.get(tenant, id);
+    const hit = cache.get(tenant, id);
+    if (hit) return hit;
+    const ticket = cache.ticket(tenant, id);
+    const e = await store.get(tenant, id);
+    if (e) cache.fill(tenant, id, ticket, e);
+    return e;
+  }
 
   interface Prepared {
     filter: EntityFilter;
@@ -496,14 +643,38 @@ export function contextService(deps: ContextDeps) {
     async getEntity(actor: Actor, tenant: string, id: string, p: QueryParams, ctx: ActiveContext) {
       if (!isUri(id)) throw badRequestData("An entity id must be a URI.");
       const render = renderOptions(p, ctx);
-      const e = await store.get(tenant, id);
+      const e = await getStored(tenant, id);
       if (!e || !canRead(actor, tenant, e)) throw notFound(`Entity ${id} not found (or not public).`);
       return { e, render };
     },
 
     async query(actor: Actor, tenant: string, p: QueryParams, ctx: ActiveContext) {
       const pr = prepare(actor, tenant, p, ctx);
-      const r = await runQuery(pr);
+      const queries = deps.queries;
+      if (!queries || db.inTransaction()) return { ...(await runQuery(pr)), render: pr.render, geoIri: pr.geoIri };
+      // What decides the answer: who may read which types, the selection, the page, the @context.
+      const key = JSON.stringify([
+        readableTypes(actor, tenant) ?? null,
+        p.id,
+        p.idPattern,
+        p.type,
+        p.attrs,
+        p.q,
+        p.georel,
+        p.geometry,
+        p.coordinates,
+        p.geoproperty,
+        pr.limit,
+        pr.offset,
+        pr.count,
+        ctx.source,
+      ]);
+      let r = key.length <= 8000 ? queries.get(tenant, key) : undefined;
+      if (!r) {
+        const ticket = queries.ticket(tenant);
+        r = await runQuery(pr);
+        if (key.length <= 8000 && r.entities.length <= 100) queries.fill(tenant, key, ticket, r);
+      }
       return { ...r, render: pr.render, geoIri: pr.geoIri };
     },
 
@@ -779,6 +950,7 @@ export function contextService(deps: ContextDeps) {
         await bus.publish("context.config", { what: "contexts" }, "staff");
       });
       contexts.set(target, { id, kind, body: doc });
+      deps.queries?.clear();
       return { id, url: target };
     },
 
@@ -790,6 +962,7 @@ export function contextService(deps: ContextDeps) {
         await bus.publish("context.config", { what: "contexts" }, "staff");
         contexts.delete(row.url);
       });
+      deps.queries?.clear();
     },
 
     async setPublic(actor: Actor, tenant: string, typeName: string, isPublic: boolean): Promise<void> {
@@ -811,6 +984,7 @@ export function contextService(deps: ContextDeps) {
       if (isPublic) set.add(type);
       else set.delete(type);
       publicTypes.set(tenant, set);
+      deps.queries?.clear();
     },
 
     async types(actor: Actor, tenant: string) {

@@ -203,6 +203,55 @@ for (const target of dbTargets()) {
       expect(geojson.json()).toMatchObject({ type: "FeatureCollection", features: [{ type: "Feature", geometry: { type: "Point" } }, {}] });
     });
 
+    it("commits concurrent writes without losing one, and every read after a write sees it", async () => {
+      const ids = Array.from({ length: 12 }, (_, i) => `urn:ngsi-ld:WaterObserved:grp-${i}`);
+      for (const id of ids) expect((await call(sen, "POST", "/ngsi-ld/v1/entities", { token: admin, body: station(id, 1) })).statusCode).toBe(201);
+      const read = async (id: string) => (await call(sen, "GET", `/ngsi-ld/v1/entities/${id}`, { token: admin })).json();
+      const high = () => call(sen, "GET", "/ngsi-ld/v1/entities?type=WaterObserved&idPattern=:grp-&q=waterLevel%3E=5&limit=100&count=true", { token: admin });
+      // Read everything first: whatever a reader keeps must give way to the writes that follow.
+      for (const id of ids) expect((await read(id)).waterLevel.value).toBe(1);
+      expect((await high()).json()).toEqual([]);
+
+      // At once: one PATCH per entity, five appends of different attributes to the first one, and
+      // a write to an entity that does not exist.
+      const results = await Promise.all([
+        ...ids.map((id, i) =>
+          call(sen, "PATCH", `/ngsi-ld/v1/entities/${id}/attrs`, { token: admin, body: { waterLevel: { type: "Property", value: 5 + i } } }),
+        ),
+        ...[1, 2, 3, 4, 5].map((k) =>
+          call(sen, "POST", `/ngsi-ld/v1/entities/${ids[0]}/attrs`, { token: admin, body: { [`extra${k}`]: { type: "Property", value: k } } }),
+        ),
+        call(sen, "PATCH", "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterObserved:nobody/attrs", {
+          token: admin,
+          body: { waterLevel: { type: "Property", value: 1 } },
+        }),
+      ]);
+      expect(results.map((r) => r.statusCode)).toEqual([...Array(17).fill(204), 404]);
+      for (const [i, id] of ids.entries()) expect((await read(id)).waterLevel.value).toBe(5 + i);
+      const first = await read(ids[0]);
+      for (const k of [1, 2, 3, 4, 5]) expect(first[`extra${k}`].value).toBe(k);
+      const after = await high();
+      expect(after.headers["ngsild-results-count"]).toBe("12");
+      expect(after.json()).toHaveLength(12);
+      // Each write is in the attribute history.
+      const history = await call(sen, "GET", `/ngsi-ld/v1/temporal/entities/${ids[3]}?attrs=waterLevel`, { token: admin });
+      expect((history.json().waterLevel as Array<{ value: number }>).map((v) => v.value)).toEqual([1, 8]);
+
+      // A type added by a merge is queryable by that type; a deleted entity leaves every type.
+      const byType = async (t: string) =>
+        ((await call(sen, "GET", `/ngsi-ld/v1/entities?type=${t}&idPattern=:grp-&limit=100`, { token: admin })).json() as Array<{ id: string }>).map(
+          (e) => e.id,
+        );
+      expect((await call(sen, "PATCH", `/ngsi-ld/v1/entities/${ids[1]}`, { token: admin, body: { type: "FloodSensor" } })).statusCode).toBe(204);
+      expect(await byType("FloodSensor")).toEqual([ids[1]]);
+      expect(await byType("WaterObserved")).toHaveLength(12);
+      expect((await read(ids[1])).type).toEqual(["WaterObserved", "FloodSensor"]);
+      expect((await call(sen, "DELETE", `/ngsi-ld/v1/entities/${ids[1]}`, { token: admin })).statusCode).toBe(204);
+      expect(await byType("FloodSensor")).toEqual([]);
+      expect(await byType("WaterObserved")).toHaveLength(11);
+      expect((await call(sen, "GET", `/ngsi-ld/v1/entities/${ids[1]}`, { token: admin })).statusCode).toBe(404);
+    });
+
     it("expands names with the @context given inline, by Link header, or registered — never fetched", async () => {
       const inline = {
         "@context": [{ level: "https://smartdatamodels.org/dataModel.Environment/waterLevel", Station: "https://smartdatamodels.org/Station" }],
