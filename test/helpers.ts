@@ -86,6 +86,8 @@ export function tmpDir(): string {
 
 export interface TestSen extends Sen {
   target: DbTarget["name"];
+  /** The PostgreSQL database's URL (undefined on PGlite), for a second Sen process on it. */
+  databaseUrl?: string;
   /** Sign in and return the bearer token. */
   login(username?: string, password?: string): Promise<string>;
   /** Count rows of a table (to check that a rejected request wrote nothing). */
@@ -108,6 +110,7 @@ export async function startSen(target: DbTarget, env: Record<string, string> = {
   return {
     ...sen,
     target: target.name,
+    databaseUrl: handle.url,
     async login(username = "admin", password = ADMIN_PASSWORD) {
       const res = await sen.app.inject({ method: "POST", url: "/api/auth/login", payload: { username, password } });
       if (res.statusCode !== 200) throw new Error(`login ${username} failed: ${res.statusCode} ${res.body}`);

@@ -137,8 +137,35 @@ export interface Deps {
   sessionHours: number;
 }
 
+/** How long a resolved credential is trusted without asking the database again. */
+const CREDENTIAL_CACHE_MS = 10_000;
+const CREDENTIAL_CACHE_MAX = 10_000;
+
 export function accountsService({ db, audit, bus, sessionHours }: Deps) {
   const store = accountsStore(db);
+
+  // Credentials resolved in the last few seconds, by the hash of the credential, so an API client's
+  // every request does not cost a database read. Any change to users, sessions or keys empties it:
+  // at once in the process that made it, and in every other process when the change's event
+  // arrives (after commit). An entry also lapses after CREDENTIAL_CACHE_MS, or when its session or
+  // key expires, whichever comes first, in case an event was missed.
+  const credentials = new Map<string, { actor: Actor; until: number }>();
+  // A lookup that overlapped a change must not put what it read back into the cache.
+  let generation = 0;
+  const forgetCredentials = () => {
+    generation++;
+    credentials.clear();
+  };
+  bus.subscribe((e) => {
+    if (e.topic === "user.updated" || e.topic === "apikey.revoked" || e.topic === "session.revoked") forgetCredentials();
+  });
+  const remember = (hash: string, actor: Actor, expiresAt: Date | string | null, lookedUpIn: number) => {
+    if (lookedUpIn !== generation) return actor;
+    if (credentials.size >= CREDENTIAL_CACHE_MAX) credentials.clear();
+    const expiry = expiresAt ? new Date(expiresAt).getTime() : Number.POSITIVE_INFINITY;
+    credentials.set(hash, { actor, until: Math.min(Date.now() + CREDENTIAL_CACHE_MS, expiry) });
+    return actor;
+  };
   // A stand-in hash so that an unknown user name costs the same time as a wrong password.
   const dummyHash = argon2.hash(randomBytes(16).toString("hex"), ARGON);
 
@@ -241,7 +268,7 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
       await validAgency(input.agency);
       if (input.password !== undefined) checkPassword(input.password, existing.username);
       const passwordHash = input.password !== undefined ? await argon2.hash(input.password, ARGON) : undefined;
-      return db.tx(async () => {
+      const updated = await db.tx(async () => {
         const row = await store.updateUser(id, {
           displayName: input.displayName?.trim(),
           email: input.email,
@@ -259,6 +286,8 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
         await bus.publish("user.updated", { id, username: row.username }, "admin");
         return toUserDto(row);
       });
+      forgetCredentials();
+      return updated;
     },
 
     async getUser(id: string): Promise<UserDto> {
@@ -313,12 +342,18 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
       await db.tx(async () => {
         await store.revokeSession(sessionId);
         await audit.record({ action: "auth.logout", targetType: "user", targetId: actor.id, details: { sessionId } });
+        await bus.publish("session.revoked", { userId: actor.id ?? "" }, "admin");
       });
+      forgetCredentials();
     },
 
     /** Resolve a bearer credential (session token or API key) to an actor, or undefined. */
     async authenticate(credential: string): Promise<Actor | undefined> {
       if (credential.length > 200) return undefined;
+      const hash = sha256(credential);
+      const known = credentials.get(hash);
+      if (known && known.until > Date.now()) return known.actor;
+      const lookedUpIn = generation;
       if (credential.startsWith(API_KEY_PREFIX)) {
         const [, prefix, secret] = credential.split("_");
         if (!prefix || !secret) return undefined;
@@ -328,7 +363,7 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
         const b = Buffer.from(sha256(secret), "hex");
         if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
         void store.touchApiKey(key.id).catch(() => undefined);
-        return {
+        const actor: Actor = {
           type: "apikey",
           id: key.id,
           name: `apikey:${key.name}`,
@@ -336,9 +371,10 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
           permissions: new Set(key.permissions.filter(isPermission)),
           agency: key.agency_code ?? undefined,
         };
+        return remember(hash, actor, key.expires_at, lookedUpIn);
       }
-      const row = await store.sessionUser(sha256(credential));
-      return row ? userActor(row, row.session_id) : undefined;
+      const row = await store.sessionUser(hash);
+      return row ? remember(hash, userActor(row, row.session_id), row.session_expires_at, lookedUpIn) : undefined;
     },
 
     // ---------- API keys
@@ -381,7 +417,7 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
 
     async revokeApiKey(id: string): Promise<ApiKeyDto> {
       if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound();
-      return db.tx(async () => {
+      const revoked = await db.tx(async () => {
         const row = await store.revokeApiKey(id);
         if (!row) {
           if (await store.getApiKey(id)) throw conflict("This API key is already revoked.");
@@ -391,6 +427,8 @@ export function accountsService({ db, audit, bus, sessionHours }: Deps) {
         await bus.publish("apikey.revoked", { id }, "admin");
         return toApiKeyDto(row);
       });
+      forgetCredentials();
+      return revoked;
     },
   };
 }

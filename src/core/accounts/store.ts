@@ -145,8 +145,8 @@ export function accountsStore(db: Db) {
         [s.userId, s.tokenHash, s.ip ?? null, s.userAgent ?? null, s.hours],
       ),
     sessionUser: (tokenHash: string) =>
-      db.one<UserRow & { session_id: string }>(
-        `SELECT u.*, s.id AS session_id FROM core.sessions s JOIN core.users u ON u.id = s.user_id
+      db.one<UserRow & { session_id: string; session_expires_at: Date | string }>(
+        `SELECT u.*, s.id AS session_id, s.expires_at AS session_expires_at FROM core.sessions s JOIN core.users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.active`,
         [tokenHash],
       ),

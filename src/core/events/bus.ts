@@ -9,6 +9,7 @@ export interface SenEvents {
   "user.updated": { id: string; username: string };
   "apikey.created": { id: string; name: string };
   "apikey.revoked": { id: string };
+  "session.revoked": { userId: string };
   "system.hello": { node: string };
 }
 export type Topic = keyof SenEvents;
