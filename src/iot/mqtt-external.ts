@@ -90,6 +90,9 @@ const RETRY_MAX_MS = 10_000;
 /** Repeated connection errors are logged at most this often. */
 const LOG_EVERY_MS = 60_000;
 
+const TELEMETRY_SUFFIX = "/telemetry";
+const RETRY_LOG = "external MQTT: a message could not be written; it stays unacknowledged and is retried";
+
 /** Handed to mqtt.js's ack callback: "send no PUBACK now"; this module sends it after commit. */
 const DEFER = new Error("PUBACK deferred until commit");
 
@@ -131,6 +134,13 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
   const responseHandlers: Array<(deviceId: string, requestId: number, payload: Buffer) => void> = [];
   const rpcPending = new Map<string, { deviceId: string; requestId: number; at: number }>();
   const inflight = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
+  /** Telemetry messages on their first attempt (callback path), and who waits for them to end. */
+  let fastPending = 0;
+  let fastIdle: (() => void) | undefined;
   let conn: Connection | undefined;
   let closing = false;
   let stop: () => void = () => {};
@@ -155,15 +165,33 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
       if (closing) return; // left unacknowledged: the broker keeps it in this node's session
       const d: Delivery = { messageId: packet.messageId as number, ready: false };
       c.queue.push(d);
-      const p = handle(topic, message, c).then(
-        () => {
-          d.ready = true;
-          flushAcks(c);
-        },
-        () => undefined, // given up: closing or the connection is gone; the broker redelivers
-      );
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
+      const settle = () => {
+        d.ready = true;
+        flushAcks(c);
+      };
+      // Telemetry, nearly every message: a first attempt with a callback, no promise per message.
+      const device = telemetryDevice(topic);
+      if (device) {
+        count("received");
+        fastPending++;
+        iot.submitTelemetry(device, message, (err) => {
+          if (!err) {
+            count("stored");
+            settle();
+          } else if (!isTransient(err)) {
+            count("rejected"); // counted on the device by the service; acknowledged
+            settle();
+          } else {
+            count("retries");
+            logLimited("error", { err, device: device.row.id }, RETRY_LOG);
+            track(retry(device, () => iot.ingestTelemetry(device, message), c).then(settle, () => undefined));
+          }
+          if (--fastPending === 0) fastIdle?.();
+        });
+        return;
+      }
+      // given up (rejected): closing or the connection is gone; the broker redelivers
+      track(handle(topic, message, c).then(settle, () => undefined));
     },
   };
   const client: MqttClient = mqtt.connect(url.toString(), options);
@@ -190,6 +218,16 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
     log?.[level](obj, msg);
   }
 
+  /** The device of a telemetry topic v1/devices/{name}/telemetry, when it is one of Sen's. */
+  function telemetryDevice(topic: string): CachedDevice | undefined {
+    if (!topic.startsWith(PREFIX) || !topic.endsWith(TELEMETRY_SUFFIX)) return undefined;
+    const name = topic.slice(PREFIX.length, topic.length - TELEMETRY_SUFFIX.length);
+    if (!name || name.includes("/")) return undefined;
+    const device = iot.byTopicName(name);
+    // A device with an MQTT user name is that user at the broker; one without is its id.
+    return device && (device.row.mqtt_username ?? device.row.id) === name ? device : undefined;
+  }
+
   /** Resolves when the message may be acknowledged; rejects when it must not be (given up). */
   async function handle(topic: string, payload: Buffer, c: Connection): Promise<void> {
     count("received");
@@ -213,21 +251,39 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
       count("rejected");
       return;
     }
+    return write().then(
+      () => {
+        count("stored");
+      },
+      (err) => {
+        if (!isTransient(err)) {
+          count("rejected"); // counted on the device by the service; acknowledged
+          return;
+        }
+        count("retries");
+        logLimited("error", { err, device: device.row.id }, RETRY_LOG);
+        return retry(device, write, c);
+      },
+    );
+  }
+
+  /** After a failed attempt: wait, and write again until it works, or give up when closing. */
+  async function retry(device: CachedDevice, write: () => Promise<unknown>, c: Connection): Promise<void> {
     for (let wait = RETRY_MIN_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+      await Promise.race([new Promise((r) => setTimeout(r, wait).unref()), stopped]);
+      if (closing || !current(c)) throw new Error("not acknowledged"); // the broker redelivers it
       try {
         await write();
         count("stored");
         return;
       } catch (err) {
         if (!isTransient(err)) {
-          count("rejected"); // counted on the device by the service; acknowledged
+          count("rejected");
           return;
         }
         count("retries");
-        logLimited("error", { err, device: device.row.id }, "external MQTT: a message could not be written; it stays unacknowledged and is retried");
+        logLimited("error", { err, device: device.row.id }, RETRY_LOG);
       }
-      await Promise.race([new Promise((r) => setTimeout(r, wait).unref()), stopped]);
-      if (closing || !current(c)) throw new Error("not acknowledged"); // the broker redelivers it
     }
   }
 
@@ -338,7 +394,12 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
       running.delete(iot);
       clearInterval(forget);
       // Messages being written get their PUBACK; newer ones stay with the broker for next time.
-      await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 10_000))]);
+      const fastDone = fastPending
+        ? new Promise<void>((r) => {
+            fastIdle = r;
+          })
+        : undefined;
+      await Promise.race([Promise.allSettled([...inflight, fastDone]), new Promise((r) => setTimeout(r, 10_000))]);
       // A clean DISCONNECT keeps the session (its expiry was set at connect); a broker that does
       // not answer in 3 s gets the socket closed instead.
       await new Promise<void>((resolve) => {

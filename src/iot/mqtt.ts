@@ -88,7 +88,7 @@ export async function startEmbeddedBroker(
         done(null);
       };
       if (topic === TELEMETRY) {
-        iot.ingestTelemetry(device, packet.payload as Buffer).then(ack, refused);
+        iot.submitTelemetry(device, packet.payload as Buffer, (err) => (err ? refused(err) : ack()));
       } else if (topic === ATTRIBUTES) {
         iot.ingestAttributes(device, packet.payload as Buffer).then(ack, refused);
       } else if (topic.startsWith(RPC_RESPONSE)) {

@@ -30,6 +30,12 @@ const BATCH_POINTS = 5000;
 const LINGER_MS = 4;
 /** Points waiting beyond this are refused ("busy") rather than piling up in memory. */
 const MAX_QUEUED_POINTS = 200_000;
+/**
+ * Batches being written at once. On PostgreSQL a second full batch is sent while the first
+ * commits, so the server is kept busy; their results are still reported in order. PGlite runs
+ * one transaction at a time in this thread, so there it is one.
+ */
+const IN_FLIGHT = { pglite: 1, postgres: 2 } as const;
 
 export interface CachedDevice {
   row: DeviceRow;
@@ -107,9 +113,12 @@ export interface IotDeps {
 interface Pending {
   device: CachedDevice;
   points: TelemetryPoint[];
-  resolve(): void;
-  reject(err: Error): void;
+  /** Called once: without an error when the points have committed. */
+  done(err?: Error): void;
 }
+
+/** Called when a message's points have committed, or with the reason they will not be. */
+export type IngestCallback = (err: Error | null, points: number) => void;
 
 function toInfo(r: DeviceRow): DeviceInfo {
   return { id: r.id, name: r.name, type: r.type, profileId: r.profile_id, agency: r.agency_code, commune: r.commune_code, lat: r.lat, lon: r.lon };
@@ -136,7 +145,10 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
   const dirty = new Set<CachedDevice>();
   let queue: Pending[] = [];
   let queuedPoints = 0;
-  let flushing = false;
+  const maxInFlight = IN_FLIGHT[db.driver];
+  let inFlight = 0;
+  /** Settles when the newest batch started has been reported (never rejects). */
+  let lastBatch: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const stats = { batches: 0, points: 0, rejectedMessages: 0, authFailures: 0 };
 
@@ -225,49 +237,77 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
     return d;
   }
 
-  async function flush(): Promise<void> {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (queue.length) {
-        // Take whole messages up to the batch size (one message may be larger on its own).
-        let n = 0;
-        let take = 0;
-        while (take < queue.length && (take === 0 || n + queue[take].points.length <= BATCH_POINTS)) n += queue[take++].points.length;
-        const batch = queue.slice(0, take);
-        queue = queue.slice(take);
-        queuedPoints -= n;
-        const cols: PointColumns = { deviceNo: [], key: [], ts: [], num: [], val: [], outOfRange: [] };
-        for (const p of batch)
-          for (const pt of p.points) {
-            cols.deviceNo.push(p.device.row.no);
-            cols.key.push(pt.key);
-            cols.ts.push(pt.ts);
-            const isNum = typeof pt.value === "number";
-            cols.num.push(isNum ? (pt.value as number) : null);
-            cols.val.push(isNum ? null : JSON.stringify(pt.value));
-            cols.outOfRange.push(pt.outOfRange);
-          }
-        try {
-          await db.tx(async () => {
-            const inserted = await store.insertPoints(cols);
-            const { hour, day } = rollups(inserted);
-            await store.addRollups("hour", hour);
-            await store.addRollups("day", day);
-            await store.setLatest(newest(cols));
-          });
-        } catch (err) {
-          logger?.error({ err }, "telemetry batch failed; its messages are not acknowledged");
-          for (const p of batch) p.reject(err as Error);
-          continue;
+  /**
+   * Start writing queued messages: always when nothing is being written, and a further batch
+   * (PostgreSQL) once a full one is waiting or the linger time is over (`lingered`).
+   */
+  function flush(lingered = false): void {
+    while (queue.length && (inFlight === 0 || (inFlight < maxInFlight && (lingered || queuedPoints >= BATCH_POINTS)))) {
+      // Take whole messages up to the batch size (one message may be larger on its own).
+      let n = 0;
+      let take = 0;
+      while (take < queue.length && (take === 0 || n + queue[take].points.length <= BATCH_POINTS)) n += queue[take++].points.length;
+      const batch = take === queue.length ? queue : queue.slice(0, take);
+      queue = take === queue.length ? [] : queue.slice(take);
+      queuedPoints -= n;
+      inFlight++;
+      const previous = lastBatch;
+      lastBatch = writeBatch(batch, n, previous)
+        .catch((err) => logger?.error({ err }, "reporting a telemetry batch failed"))
+        .finally(() => {
+          inFlight--;
+          flush();
+        });
+    }
+  }
+
+  /** Write one batch in a transaction; report it (acks, listeners) after the batches before it. */
+  async function writeBatch(batch: Pending[], n: number, previous: Promise<void>): Promise<void> {
+    const cols: PointColumns = { deviceNo: new Array(n), key: new Array(n), ts: new Array(n), num: new Array(n), val: new Array(n), outOfRange: new Array(n) };
+    let i = 0;
+    for (const p of batch) {
+      const no = p.device.row.no;
+      for (const pt of p.points) {
+        cols.deviceNo[i] = no;
+        cols.key[i] = pt.key;
+        cols.ts[i] = pt.ts;
+        if (typeof pt.value === "number") {
+          cols.num[i] = pt.value;
+          cols.val[i] = null;
+        } else {
+          cols.num[i] = null;
+          cols.val[i] = JSON.stringify(pt.value);
         }
-        stats.batches++;
-        stats.points += n;
-        for (const p of batch) p.resolve();
-        afterCommit(batch);
+        cols.outOfRange[i] = pt.outOfRange;
+        i++;
       }
-    } finally {
-      flushing = false;
+    }
+    let failure: Error | undefined;
+    try {
+      await db.tx(async () => {
+        const inserted = await store.insertPoints(cols);
+        const { hour, day } = rollups(inserted);
+        await store.addRollups("hour", hour);
+        await store.addRollups("day", day);
+        await store.setLatest(newest(cols));
+      });
+    } catch (err) {
+      failure = err as Error;
+    }
+    // Messages are acknowledged, and listeners see points, in the order the batches were taken.
+    await previous;
+    if (failure) {
+      logger?.error({ err: failure }, "telemetry batch failed; its messages are not acknowledged");
+      for (const p of batch) p.done(failure);
+      return;
+    }
+    stats.batches++;
+    stats.points += n;
+    for (const p of batch) p.done();
+    try {
+      afterCommit(batch);
+    } catch (err) {
+      logger?.error({ err }, "after-commit work of a telemetry batch failed");
     }
   }
 
@@ -279,9 +319,12 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
       d.accepted++;
       d.lastSeen = now;
       dirty.add(d);
-      const list = perDevice.get(d) ?? [];
-      list.push(...p.points);
-      perDevice.set(d, list);
+      let list = perDevice.get(d);
+      if (!list) {
+        list = [];
+        perDevice.set(d, list);
+      }
+      for (const pt of p.points) list.push(pt);
     }
     const changed: Array<{ id: string; ts: number; values: Record<string, TelemetryValue> }> = [];
     for (const [d, points] of perDevice) {
@@ -289,10 +332,16 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
       const values: Record<string, TelemetryValue> = {};
       let ts = 0;
       for (const pt of points) {
-        d.keySeen.set(pt.key, Math.max(d.keySeen.get(pt.key) ?? 0, pt.ts));
+        const seen = d.keySeen.get(pt.key);
+        if (seen === undefined || seen < pt.ts) d.keySeen.set(pt.key, pt.ts);
         const cur = d.latest.get(pt.key);
         if (!cur || cur.ts <= pt.ts) {
-          d.latest.set(pt.key, { ts: pt.ts, value: pt.value, outOfRange: pt.outOfRange });
+          // Updated in place: no object per point (readers copy what they hand out).
+          if (cur) {
+            cur.ts = pt.ts;
+            cur.value = pt.value;
+            cur.outOfRange = pt.outOfRange;
+          } else d.latest.set(pt.key, { ts: pt.ts, value: pt.value, outOfRange: pt.outOfRange });
           values[pt.key] = pt.value;
           ts = Math.max(ts, pt.ts);
         }
@@ -309,6 +358,35 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
     // One event per batch for the console; a very large batch sends the first 100 devices.
     if (changed.length)
       void bus.publish("iot.telemetry", { devices: changed.slice(0, 100), more: Math.max(0, changed.length - 100) }, "staff").catch(() => undefined);
+  }
+
+  function submitTelemetry(d: CachedDevice, raw: Buffer | string | unknown, parsed: boolean, done: IngestCallback): void {
+    if (queuedPoints > MAX_QUEUED_POINTS) {
+      done(new BusyError("server busy: too many points waiting to be written; retry"), 0);
+      return;
+    }
+    let points: TelemetryPoint[];
+    try {
+      if (!d.row.enabled) throw new PayloadError("device is disabled");
+      // Points without their own ts get the arrival time, strictly increasing per device, so
+      // two messages in one millisecond are two points, not one.
+      const now = Math.max(Date.now(), d.lastArrivalTs + 1);
+      d.lastArrivalTs = now;
+      points = telemetryPoints(parsed ? raw : parseJson(raw as Buffer | string), now, d.profile.keys);
+    } catch (err) {
+      reject(d, (err as Error).message);
+      done(err as Error, 0);
+      return;
+    }
+    const n = points.length;
+    queuedPoints += n;
+    queue.push({ device: d, points, done: (err) => done(err ?? null, n) });
+    if (queuedPoints >= BATCH_POINTS) flush();
+    else
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        flush(true);
+      }, LINGER_MS);
   }
 
   const audienceOf = (d: CachedDevice) => (d.row.agency_code ? (`agency:${d.row.agency_code}` as const) : ("staff" as const));
@@ -545,31 +623,15 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
      * Ingest one telemetry message; resolves once its points are committed. Rejected messages
      * are counted on the device with the reason, and the promise rejects with a PayloadError.
      */
-    async ingestTelemetry(d: CachedDevice, raw: Buffer | string | unknown, parsed = false): Promise<number> {
-      let points: TelemetryPoint[];
-      if (queuedPoints > MAX_QUEUED_POINTS) throw new BusyError("server busy: too many points waiting to be written; retry");
-      try {
-        if (!d.row.enabled) throw new PayloadError("device is disabled");
-        // Points without their own ts get the arrival time, strictly increasing per device, so
-        // two messages in one millisecond are two points, not one.
-        const now = Math.max(Date.now(), d.lastArrivalTs + 1);
-        d.lastArrivalTs = now;
-        points = telemetryPoints(parsed ? raw : parseJson(raw as Buffer | string), now, d.profile.keys);
-      } catch (err) {
-        reject(d, (err as Error).message);
-        throw err;
-      }
-      queuedPoints += points.length;
-      const done = new Promise<void>((resolve, rejectP) => queue.push({ device: d, points, resolve, reject: rejectP }));
-      if (queuedPoints >= BATCH_POINTS) void flush();
-      else
-        timer ??= setTimeout(() => {
-          timer = undefined;
-          void flush();
-        }, LINGER_MS);
-      await done;
-      return points.length;
+    ingestTelemetry(d: CachedDevice, raw: Buffer | string | unknown, parsed = false): Promise<number> {
+      return new Promise<number>((resolve, rejectP) => submitTelemetry(d, raw, parsed, (err, n) => (err ? rejectP(err) : resolve(n))));
     },
+
+    /**
+     * The same with a callback, for the broker's hot path (no promise per message). `done` is
+     * called once: at once with a PayloadError or BusyError, or when the batch has committed.
+     */
+    submitTelemetry: (d: CachedDevice, raw: Buffer | string, done: IngestCallback) => submitTelemetry(d, raw, false, done),
 
     async ingestAttributes(d: CachedDevice, raw: Buffer | string | unknown, parsed = false): Promise<void> {
       let attrs: Record<string, TelemetryValue>;
@@ -616,9 +678,9 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
     async drain(): Promise<void> {
       if (timer) clearTimeout(timer);
       timer = undefined;
-      while (queue.length || flushing) {
-        await flush();
-        if (flushing) await new Promise((r) => setTimeout(r, 5));
+      while (queue.length || inFlight) {
+        flush();
+        await lastBatch;
       }
     },
 
@@ -664,26 +726,54 @@ const VN_OFFSET_MS = 7 * HOUR_MS;
 
 type Buckets = { deviceNo: number[]; key: string[]; bucket: number[]; n: number[]; sum: number[]; min: number[]; max: number[] };
 
-/** Hourly and daily sums of a batch's good numeric points, so rollups cost a few rows per batch. */
+type Bucket = { d: number; k: string; b: number; n: number; sum: number; min: number; max: number };
+
+/**
+ * Hourly and daily sums of a batch's good numeric points, so rollups cost a few rows per batch.
+ * Rows come sorted by device, key and bucket: concurrent batches then lock rollup rows in the
+ * same order and cannot deadlock.
+ */
 export function rollups(c: PointColumns): { hour: Buckets; day: Buckets } {
   const acc = (size: number, offset: number) => {
-    const m = new Map<string, { d: number; k: string; b: number; n: number; sum: number; min: number; max: number }>();
+    // device → key → its buckets (almost always one per batch); no string built per point.
+    const m = new Map<number, Map<string, Bucket[]>>();
+    const all: Bucket[] = [];
     for (let i = 0; i < c.deviceNo.length; i++) {
       const v = c.num[i];
       if (v === null || c.outOfRange[i]) continue;
-      const t = c.ts[i];
-      const b = Math.floor((t + offset) / size) * size - offset;
-      const id = `${c.deviceNo[i]}\u0000${c.key[i]}\u0000${b}`;
-      const e = m.get(id);
+      const b = Math.floor((c.ts[i] + offset) / size) * size - offset;
+      const d = c.deviceNo[i];
+      const k = c.key[i];
+      let byKey = m.get(d);
+      if (!byKey) {
+        byKey = new Map();
+        m.set(d, byKey);
+      }
+      let list = byKey.get(k);
+      if (!list) {
+        list = [];
+        byKey.set(k, list);
+      }
+      let e: Bucket | undefined;
+      for (const x of list)
+        if (x.b === b) {
+          e = x;
+          break;
+        }
       if (e) {
         e.n++;
         e.sum += v;
         if (v < e.min) e.min = v;
         if (v > e.max) e.max = v;
-      } else m.set(id, { d: c.deviceNo[i], k: c.key[i], b, n: 1, sum: v, min: v, max: v });
+      } else {
+        e = { d, k, b, n: 1, sum: v, min: v, max: v };
+        list.push(e);
+        all.push(e);
+      }
     }
+    all.sort((x, y) => x.d - y.d || (x.k < y.k ? -1 : x.k > y.k ? 1 : 0) || x.b - y.b);
     const out: Buckets = { deviceNo: [], key: [], bucket: [], n: [], sum: [], min: [], max: [] };
-    for (const e of m.values()) {
+    for (const e of all) {
       out.deviceNo.push(e.d);
       out.key.push(e.k);
       out.bucket.push(e.b);
@@ -697,15 +787,22 @@ export function rollups(c: PointColumns): { hour: Buckets; day: Buckets } {
   return { hour: acc(HOUR_MS, 0), day: acc(DAY_MS, VN_OFFSET_MS) };
 }
 
-/** The newest point per device and key of a batch. */
+/** The newest point per device and key of a batch, sorted by device and key (see rollups). */
 function newest(c: PointColumns): PointColumns {
-  const best = new Map<string, number>();
+  const best = new Map<number, Map<string, number>>();
   for (let i = 0; i < c.deviceNo.length; i++) {
-    const id = `${c.deviceNo[i]}\u0000${c.key[i]}`;
-    const j = best.get(id);
-    if (j === undefined || c.ts[j] <= c.ts[i]) best.set(id, i);
+    const d = c.deviceNo[i];
+    let byKey = best.get(d);
+    if (!byKey) {
+      byKey = new Map();
+      best.set(d, byKey);
+    }
+    const j = byKey.get(c.key[i]);
+    if (j === undefined || c.ts[j] <= c.ts[i]) byKey.set(c.key[i], i);
   }
-  const idx = [...best.values()];
+  const idx: number[] = [];
+  for (const byKey of best.values()) for (const i of byKey.values()) idx.push(i);
+  idx.sort((x, y) => c.deviceNo[x] - c.deviceNo[y] || (c.key[x] < c.key[y] ? -1 : c.key[x] > c.key[y] ? 1 : 0));
   return {
     deviceNo: idx.map((i) => c.deviceNo[i]),
     key: idx.map((i) => c.key[i]),

@@ -78,9 +78,54 @@ export interface PointColumns {
 /** Epoch milliseconds (column ms) to timestamptz, exactly (no float rounding below a millisecond). */
 const MS_TO_TS = "'epoch'::timestamptz + ms * interval '1 millisecond'";
 
+// The hot path sends its arrays as PostgreSQL array literals built here in one join, not as JS
+// arrays: both drivers would otherwise turn every element into text one by one, with escaping
+// (a fifth of Sen's time on PGlite, and most of node-postgres's share on PostgreSQL).
+/** A literal of finite numbers (never null): {1,2.5,3}. */
+const numbers = (a: readonly number[]) => `{${a.join(",")}}`;
+/** A literal of non-null strings, each quoted: {"a","b"}. */
+function texts(a: readonly string[]): string {
+  if (a.length === 0) return "{}";
+  const joined = a.join('","');
+  // Telemetry keys are letters, digits, _ . - (payload.ts), so escaping is almost never needed.
+  if (!/["\\]/.test(joined)) return `{"${joined}"}`;
+  return `{${a.map((s) => `"${s.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+}
+/**
+ * A plain batch as COPY text rows (device_no, key, ts, num). Keys are letters, digits, _ . -
+ * (payload.ts); anything else (never expected) returns undefined and the batch goes by INSERT.
+ */
+function copyRows(c: PointColumns): Buffer | undefined {
+  if (/[\t\n\r\\]/.test(c.key.join(""))) return undefined;
+  const lines: string[] = new Array(c.deviceNo.length);
+  let lastMs = Number.NaN;
+  let lastTs = "";
+  for (let i = 0; i < lines.length; i++) {
+    // A message's points share their ts: one ISO string per message, not per point.
+    if (c.ts[i] !== lastMs) {
+      lastMs = c.ts[i];
+      lastTs = new Date(lastMs).toISOString();
+    }
+    lines[i] = `${c.deviceNo[i]}\t${c.key[i]}\t${lastTs}\t${c.num[i]}\n`;
+  }
+  return Buffer.from(lines.join(""));
+}
+
+/** COPY into a table, where the database offers it (see insertPoints). */
+type CopyFrom = (table: string, columns: string[], data: Buffer) => Promise<void>;
+
+/** All values numbers and none out of range: the text and flag columns need not travel. */
+const allPlain = (c: PointColumns) => {
+  for (let i = 0; i < c.val.length; i++) if (c.val[i] !== null || c.outOfRange[i]) return false;
+  return true;
+};
+
 export type Agg = "avg" | "min" | "max" | "sum" | "count";
 
 export function iotStore(db: Db) {
+  // On PGlite, COPY writes a plain batch in about half the time of INSERT … SELECT FROM unnest()
+  // (the database runs in Sen's thread there); on PostgreSQL the two cost about the same.
+  const copyFrom = db.driver === "pglite" ? (db as { copyFrom?: CopyFrom }).copyFrom?.bind(db) : undefined;
   return {
     // ---------- profiles
     upsertProfile: (p: ProfileRow) =>
@@ -181,14 +226,17 @@ export function iotStore(db: Db) {
      */
     async insertPoints(c: PointColumns): Promise<PointColumns> {
       // Most batches are plain good numbers: then the text and flag columns need not travel.
-      const plain = c.val.every((v) => v === null) && !c.outOfRange.includes(true);
-      const params = plain ? [c.deviceNo, c.key, c.ts, c.num] : [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange];
+      const plain = allPlain(c);
+      const block = plain && copyFrom ? copyRows(c) : undefined;
+      const params = () =>
+        plain ? [numbers(c.deviceNo), texts(c.key), numbers(c.ts), numbers(c.num as number[])] : [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange];
       const input = plain
         ? `SELECT d, k, ${MS_TO_TS}, n, NULL::jsonb, false FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[]) AS t(d, k, ms, n)`
         : `SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)`;
       await db.query("SAVEPOINT points");
       try {
-        await db.query(`INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}`, params);
+        if (copyFrom && block) await copyFrom("iot.telemetry", ["device_no", "key", "ts", "num"], block);
+        else await db.query(`INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}`, params());
         await db.query("RELEASE SAVEPOINT points");
         return c;
       } catch (err) {
@@ -198,7 +246,7 @@ export function iotStore(db: Db) {
       const rows = await db.query<{ device_no: number; key: string; ts: Date; num: number | null; out_of_range: boolean }>(
         `INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}
          ON CONFLICT (device_no, key, ts) DO NOTHING RETURNING device_no, key, ts, num, out_of_range`,
-        params,
+        params(),
       );
       return {
         deviceNo: rows.map((r) => r.device_no),
@@ -217,19 +265,25 @@ export function iotStore(db: Db) {
          SELECT d, k, ${MS_TO_TS}, n, s, lo, hi FROM unnest($1::int[], $2::text[], $3::float8[], $4::int[], $5::float8[], $6::float8[], $7::float8[]) AS t(d, k, ms, n, s, lo, hi)
          ON CONFLICT (device_no, key, bucket) DO UPDATE
            SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`,
-        [r.deviceNo, r.key, r.bucket, r.n, r.sum, r.min, r.max],
+        [numbers(r.deviceNo), texts(r.key), numbers(r.bucket), numbers(r.n), numbers(r.sum), numbers(r.min), numbers(r.max)],
       ),
 
     /** Newest value per device and key (one row each; older arrivals never overwrite newer). */
-    setLatest: (c: PointColumns) =>
-      db.query(
+    setLatest: (c: PointColumns) => {
+      const plain = allPlain(c);
+      return db.query(
         `INSERT INTO iot.latest AS l (device_no, key, ts, num, val, out_of_range)
-         SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)
+         ${
+           plain
+             ? `SELECT d, k, ${MS_TO_TS}, n, NULL::jsonb, false FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[]) AS t(d, k, ms, n)`
+             : `SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)`
+         }
          ON CONFLICT (device_no, key) DO UPDATE
            SET ts = EXCLUDED.ts, num = EXCLUDED.num, val = EXCLUDED.val, out_of_range = EXCLUDED.out_of_range
            WHERE l.ts <= EXCLUDED.ts`,
-        [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange],
-      ),
+        plain ? [numbers(c.deviceNo), texts(c.key), numbers(c.ts), numbers(c.num as number[])] : [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange],
+      );
+    },
 
     latest: (deviceNo: number) => db.query<PointRow>("SELECT * FROM iot.latest WHERE device_no = $1 ORDER BY key", [deviceNo]),
     allLatest: () => db.query<PointRow>("SELECT * FROM iot.latest"),

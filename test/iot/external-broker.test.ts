@@ -169,6 +169,12 @@ function flaky(iot: IotService) {
           if (state.down) throw new Error("connection to the database lost");
           return target.ingestTelemetry(...args);
         };
+      // The callback form the consumer uses for a first attempt at telemetry.
+      if (prop === "submitTelemetry")
+        return (...args: Parameters<IotService["submitTelemetry"]>) => {
+          if (state.down) return args[2](new Error("connection to the database lost"), 0);
+          return target.submitTelemetry(...args);
+        };
       return Reflect.get(target, prop, receiver);
     },
   });
