@@ -32,12 +32,72 @@ function col(c: Column): string {
   return c.col;
 }
 
-export interface Batch {
-  ids: number[];
-  /** Per column, the converted values as text (PostgreSQL casts them). */
-  values: Array<Array<string | null>>;
-  geoms?: Array<string | null>;
-  bboxes?: Array<[number, number, number, number] | null>;
+/** ES2024's resizable ArrayBuffer (Node 20 has it; the ES2022 typings do not). */
+interface Resizable extends ArrayBuffer {
+  readonly maxByteLength: number;
+  resize(n: number): void;
+}
+function resizable(n: number): Resizable {
+  return new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(n, { maxByteLength: n });
+}
+
+/**
+ * Rows in PostgreSQL's COPY text format, written into one buffer allocated once and reused for
+ * every block of a load: the loader's memory does not depend on the file, and nothing a row
+ * allocates outlives it. The buffer is a resizable ArrayBuffer, shrunk to the rows while a block
+ * is sent, so the embedded database reads it without a copy (a copy per block is garbage the
+ * collector lets pile up to hundreds of MB before it runs).
+ */
+export class CopyBlock {
+  private ab: Resizable;
+  private buf: Buffer;
+  private used = 0;
+  rows = 0;
+  constructor(readonly capacity: number) {
+    this.ab = resizable(capacity);
+    this.buf = Buffer.from(this.ab);
+  }
+  get bytes(): number {
+    return this.used;
+  }
+  /** Add one line (ending in \n); false when it does not fit and the block must be sent first. */
+  add(line: string): boolean {
+    // At most three bytes of UTF-8 per UTF-16 unit: a cheap bound before the exact length.
+    if (this.used + line.length * 3 > this.buf.length) {
+      const n = Buffer.byteLength(line);
+      if (this.used + n > this.buf.length) {
+        if (this.used > 0) return false;
+        // A single row larger than the block (a wide row of long texts): a block of its own.
+        this.ab = resizable(n);
+        this.buf = Buffer.from(this.ab);
+      }
+    }
+    this.used += this.buf.write(line, this.used);
+    this.rows++;
+    return true;
+  }
+  /** The rows, as a Buffer that is the whole of its ArrayBuffer; valid until reset(). */
+  data(): Buffer {
+    this.ab.resize(this.used);
+    return Buffer.from(this.ab);
+  }
+  reset(): void {
+    this.used = 0;
+    this.rows = 0;
+    if (this.ab.maxByteLength > this.capacity) {
+      this.ab = resizable(this.capacity);
+      this.buf = Buffer.from(this.ab);
+    } else this.ab.resize(this.capacity);
+  }
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/** One field in COPY text format: \N for null, backslash, tab and line breaks escaped. */
+export function copyField(v: string | null): string {
+  if (v === null) return "\\N";
+  return COPY_SPECIAL.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : v;
 }
 
 export function datastoreStore(db: Db) {
@@ -64,24 +124,14 @@ export function datastoreStore(db: Db) {
       await db.query(`DROP TABLE IF EXISTS ${tableName(versionId)} CASCADE`);
     },
 
-    async insert(versionId: string, columns: Column[], b: Batch): Promise<void> {
-      const n = columns.length;
-      const geo = b.geoms !== undefined;
-      const names = ["_id", ...columns.map(col)];
-      const params: unknown[] = [b.ids.map(String), ...b.values];
-      const selects = ["u.a0::bigint", ...columns.map((c, i) => `u.a${i + 1}::${PG_TYPE[c.type]}`)];
-      const aliases = Array.from({ length: n + 1 }, (_, i) => `a${i}`);
-      if (geo && b.geoms && b.bboxes) {
-        names.push("_geom", "_minx", "_miny", "_maxx", "_maxy");
-        params.push(b.geoms, ...[0, 1, 2, 3].map((k) => (b.bboxes ?? []).map((x) => (x ? String(x[k]) : null))));
-        selects.push(`u.a${n + 1}::jsonb`, `u.a${n + 2}::float8`, `u.a${n + 3}::float8`, `u.a${n + 4}::float8`, `u.a${n + 5}::float8`);
-        aliases.push(`a${n + 1}`, `a${n + 2}`, `a${n + 3}`, `a${n + 4}`, `a${n + 5}`);
-      }
-      const unnest = params.map((_, i) => `$${i + 1}::text[]`).join(", ");
-      await db.query(
-        `INSERT INTO ${tableName(versionId)} (${names.join(", ")}) SELECT ${selects.join(", ")} FROM unnest(${unnest}) AS u(${aliases.join(", ")})`,
-        params,
-      );
+    /** The physical columns a COPY of the version's rows lists, in the order of copyField values. */
+    copyColumns(columns: Column[], geometry: boolean): string[] {
+      return ["_id", ...columns.map(col), ...(geometry ? ["_geom", "_minx", "_miny", "_maxx", "_maxy"] : [])];
+    },
+
+    /** Append a block of rows (COPY text format, fields in copyColumns order); PostgreSQL casts them. */
+    async copy(versionId: string, columns: Column[], geometry: boolean, data: Buffer): Promise<void> {
+      await db.copyFrom(tableName(versionId), this.copyColumns(columns, geometry), data);
     },
 
     async bbox(versionId: string): Promise<number[] | null> {

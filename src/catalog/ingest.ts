@@ -201,7 +201,7 @@ async function readHead(file: string, n = 4096): Promise<Buffer> {
 async function csvRows(file: string): Promise<RowSource> {
   const head = await readHead(file);
   const { encoding, bom } = encodingOf(head);
-  const input = createReadStream(file, { start: bom, highWaterMark: 256 * 1024 });
+  const input = createReadStream(file, { start: bom, highWaterMark: 32 * 1024 });
   const decode = new Decode(encoding);
   const parser = Papa.parse(Papa.NODE_STREAM_INPUT, { skipEmptyLines: "greedy", header: false, delimitersToGuess: [",", ";", "\t", "|"] });
   // Errors of any stage end the iteration with that error.
@@ -272,7 +272,7 @@ function rowIterator(parser: NodeJS.ReadWriteStream): AsyncIterator<string[]> {
   let i = 0;
   parser.on("data", (row: string[]) => {
     queue.push(row);
-    if (queue.length >= 10_000) parser.pause();
+    if (queue.length >= 500) parser.pause();
     wake?.();
   });
   parser.on("end", () => {

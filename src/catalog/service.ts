@@ -15,7 +15,7 @@ import type { Db } from "../core/db.ts";
 import { Problem, badRequest, conflict, forbidden, notFound } from "../core/errors.ts";
 import type { EventBus } from "../core/events/bus.ts";
 import { PermanentJobError, type jobQueue } from "../core/jobs/queue.ts";
-import { datastoreStore } from "./datastore.ts";
+import { CopyBlock, copyField, datastoreStore } from "./datastore.ts";
 import { COLUMN_TYPES, type Column, type ColumnType, IngestError, convert, formatOf, inspect, openRows } from "./ingest.ts";
 import { type DatasetInput, type DatasetRow, type ResourceRow, type SearchQuery, type VersionRow, type Visibility, catalogStore } from "./store.ts";
 
@@ -28,8 +28,8 @@ declare module "../core/events/bus.ts" {
 
 export const LOAD_QUEUE = "catalog.load";
 const NAME = /^[a-z0-9][a-z0-9_-]{1,99}$/;
-const BATCH_ROWS = 5000;
-const BATCH_BYTES = 4 * 1024 * 1024;
+/** Rows are copied into the datastore in blocks of this many bytes (two blocks per load). */
+const BLOCK_BYTES = 2 * 1024 * 1024;
 
 export const LICENSES: Record<string, { title: string; url: string; open: boolean }> = {
   "cc-by-4.0": { title: "Creative Commons Attribution 4.0", url: "https://creativecommons.org/licenses/by/4.0/", open: true },
@@ -282,42 +282,59 @@ export function catalogService(deps: CatalogDeps) {
       await ds.createTable(v.id, columns, v.geometry);
       const src = await openRows(fileOf(v.id), v.format);
       if (src.header.length !== columns.length) throw new IngestError("The file's header changed since it was inspected.");
-      let batch = newBatch(columns.length, v.geometry);
-      let batchBytes = 0;
+      // Rows go to the table in blocks of COPY text: two blocks, one filling while the other is
+      // being copied (on a server the parsing and the database then work at the same time).
+      const blocks = [new CopyBlock(BLOCK_BYTES), new CopyBlock(BLOCK_BYTES)];
+      let block = blocks[0];
+      let copying: Promise<void> = Promise.resolve();
       let lastProgress = Date.now();
       const flush = async () => {
-        if (!batch.ids.length) return;
-        await ds.insert(v.id, columns, batch);
-        batch = newBatch(columns.length, v.geometry);
-        batchBytes = 0;
+        if (!block.rows) return;
+        await copying;
+        const sent = block;
+        copying = ds.copy(v.id, columns, v.geometry, sent.data()).then(() => sent.reset());
+        // Observed by the next flush (or the error path); never an unhandled rejection.
+        copying.catch(() => undefined);
+        block = sent === blocks[0] ? blocks[1] : blocks[0];
         if (Date.now() - lastProgress > 500) {
           lastProgress = Date.now();
           await store.progress(v.id, rows, src.bytesRead());
         }
       };
-      for await (const row of src.rows) {
-        rows++;
-        batch.ids.push(rows);
-        for (let i = 0; i < columns.length; i++) {
-          const c = convert(row.cells[i], columns[i].type);
-          if (c !== null && typeof c === "object") {
-            const shown = String(row.cells[i]).slice(0, 60);
-            throw new IngestError(
-              `Row ${rows + 1}, column "${columns[i].id}": "${shown}" ${c.error}. Change the column's type (e.g. to text) and confirm again.`,
-            );
+      const n = columns.length;
+      const fields: string[] = new Array(n + (v.geometry ? 6 : 1));
+      try {
+        for await (const row of src.rows) {
+          rows++;
+          fields[0] = String(rows);
+          for (let i = 0; i < n; i++) {
+            const c = convert(row.cells[i], columns[i].type);
+            if (c !== null && typeof c === "object") {
+              const shown = String(row.cells[i]).slice(0, 60);
+              throw new IngestError(
+                `Row ${rows + 1}, column "${columns[i].id}": "${shown}" ${c.error}. Change the column's type (e.g. to text) and confirm again.`,
+              );
+            }
+            fields[i + 1] = copyField(c);
           }
-          batch.values[i].push(c);
-          if (c) batchBytes += c.length;
+          if (v.geometry) {
+            const g = row.geometry ?? null;
+            const b = g ? (g.type === "Point" ? [g.coordinates[0], g.coordinates[1], g.coordinates[0], g.coordinates[1]] : turfBbox(g)) : null;
+            fields[n + 1] = g ? copyField(JSON.stringify(g)) : "\\N";
+            for (let k = 0; k < 4; k++) fields[n + 2 + k] = b ? String(b[k]) : "\\N";
+          }
+          const line = `${fields.join("\t")}\n`;
+          if (!block.add(line)) {
+            await flush();
+            block.add(line);
+          }
+          if (block.bytes >= BLOCK_BYTES) await flush();
         }
-        if (v.geometry) {
-          const g = row.geometry ?? null;
-          batch.geoms?.push(g ? JSON.stringify(g) : null);
-          batch.bboxes?.push(g ? (turfBbox(g).slice(0, 4) as [number, number, number, number]) : null);
-          if (g) batchBytes += 64;
-        }
-        if (batch.ids.length >= BATCH_ROWS || batchBytes >= BATCH_BYTES) await flush();
+        await flush();
+      } finally {
+        await copying.catch(() => undefined);
       }
-      await flush();
+      await copying;
       bytes = src.bytesRead();
       await ds.createIndexes(v.id, columns, v.geometry);
       const bbox = v.geometry ? await ds.bbox(v.id) : null;
@@ -354,15 +371,6 @@ export function catalogService(deps: CatalogDeps) {
       if (err instanceof IngestError || /invalid input syntax|out of range|violates/.test(String((err as Error).message))) throw new PermanentJobError(message);
       throw err;
     }
-  }
-
-  function newBatch(n: number, geometry: boolean) {
-    return {
-      ids: [] as number[],
-      values: Array.from({ length: n }, () => [] as Array<string | null>),
-      geoms: geometry ? ([] as Array<string | null>) : undefined,
-      bboxes: geometry ? ([] as Array<[number, number, number, number] | null>) : undefined,
-    };
   }
 
   /** The ready version a datastore request reads, checking the reader may see the dataset. */

@@ -117,4 +117,46 @@ describe("open data in chromium", { timeout: 120_000 }, () => {
     await citizen.getByText("Dùng qua API").click();
     await expect(citizen.locator(".catalog-api pre").first().textContent()).resolves.toContain("/api/3/action/datastore_search?resource_id=");
   });
+  it("shows a publisher the load of a larger file moving, then its row count", async () => {
+    const login = await fetch(`${sen?.base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "admin", password: PASSWORD }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    const created = await fetch(`${sen?.base}/api/3/action/package_create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "quan-trac-lon", title: "Quan trắc mực nước (bảng lớn)", owner_org: "SNNMT" }),
+    });
+    expect(created.status).toBe(200);
+    // About 8 MB: 120,000 rows with Vietnamese text, dates and coordinates.
+    const rows = 120_000;
+    const lines = ["Mã,Xã,Ngày,Mực nước (cm),lat,lon,Ghi chú"];
+    for (let i = 1; i <= rows; i++)
+      lines.push(
+        `${i},"Phường Mỹ Phú, Cao Lãnh",2025-10-${String(1 + (i % 28)).padStart(2, "0")},${300 + (i % 150)},${(10.4 + (i % 100) / 1000).toFixed(4)},${(105.6 + (i % 100) / 1000).toFixed(4)},quan trắc định kỳ lần ${i}`,
+      );
+    await publisher.goto(`${sen?.base}/catalog/d/quan-trac-lon`);
+    await publisher.getByRole("button", { name: "Thêm tệp dữ liệu" }).click();
+    await publisher.getByLabel("Tên tài nguyên").fill("Mực nước từng giờ");
+    await publisher.getByRole("button", { name: "Tiếp tục" }).click();
+    await publisher.getByTestId("file-input").setInputFiles({ name: "muc-nuoc-lon.csv", mimeType: "text/csv", buffer: Buffer.from(`${lines.join("\n")}\n`) });
+    await publisher.getByTestId("columns").waitFor({ timeout: 60_000 });
+    await publisher.getByRole("button", { name: "Xác nhận và nạp dữ liệu" }).click();
+    // The bar of the load: its value is read until the row count replaces it.
+    const seen = new Set<number>();
+    const done = publisher.getByText(/Đã nạp [\d.,\s]+ dòng\./);
+    while (!(await done.isVisible())) {
+      const now = await publisher
+        .getByRole("progressbar")
+        .getAttribute("aria-valuenow", { timeout: 1_000 })
+        .catch(() => null);
+      if (now !== null) seen.add(Number(now));
+      await publisher.waitForTimeout(100);
+    }
+    expect((await done.textContent())?.replace(/\D/g, "")).toBe(String(rows));
+    await publisher.screenshot({ path: path.join(RESULTS, "catalog-large-loaded.png") });
+    expect([...seen].filter((p) => p > 0 && p < 100).length, `progress values seen: ${[...seen].join(", ")}`).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -86,6 +86,16 @@ for (const target of dbTargets()) {
       expect(original.body).toContain("01/10/2025");
     });
 
+    it("keeps text exactly as published: tabs, backslashes, line breaks, \\N and \\. in cells", async () => {
+      const rid = await addUploadResource(sen, key, "thu-nghiem", "Ký tự đặc biệt");
+      const cells = ["a\tb", "C:\\thư mục\\tệp", "dòng 1\ndòng 2\r\ndòng 3", "\\N", "\\.", ""];
+      const csv = `stt,ghi_chu\n${cells.map((c, i) => `${i + 1},"${c}"`).join("\n")}\n`;
+      const v = await publishFile(sen, key, rid, "dac-biet.csv", csv);
+      expect(v).toMatchObject({ status: "ready", rowsLoaded: cells.length });
+      const r = (await action(sen, `datastore_search?resource_id=${rid}&sort=stt`)).body.result;
+      expect(r.records.map((x: { ghi_chu: string | null }) => x.ghi_chu)).toEqual([...cells.slice(0, -1), null]);
+    });
+
     it("tells the publisher which row breaks a confirmed type, and keeps nothing of it", async () => {
       const rid = await addUploadResource(sen, key, "thu-nghiem", "Sai kiểu");
       const rows = ["id,gia_tri", ...Array.from({ length: 1500 }, (_, i) => `${i + 1},${i + 1}`), "1501,không rõ"];
