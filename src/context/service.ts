@@ -415,6 +415,11 @@ export function contextService(deps: ContextDeps) {
     }
   }
 
+  /** The stored entities among `ids`, locked for this transaction, by id. */
+  async function lockedById(tenant: string, ids: string[]): Promise<Map<string, StoredEntity>> {
+    return new Map((await store.getMany(tenant, ids, true)).map((e) => [e.id, e]));
+  }
+
   async function writeGroup(group: QueuedWrite[]): Promise<void> {
     if (group.length === 1) {
       const w = group[0];
@@ -432,14 +437,9 @@ export function contextService(deps: ContextDeps) {
       await db.tx(async () => {
         outcome.clear();
         for (const [tenant, writes] of tenants) {
-          const current = new Map(
-            (
-              await store.getMany(
-                tenant,
-                writes.map((w) => w.id),
-                true,
-              )
-            ).map((e) => [e.id, e]),
+          const current = await lockedById(
+            tenant,
+            writes.map((w) => w.id),
           );
           const changes: Change[] = [];
           for (const w of writes) {
@@ -845,14 +845,9 @@ export function contextService(deps: ContextDeps) {
       const created: string[] = [];
       if (items.length)
         await db.tx(async () => {
-          const current = new Map(
-            (
-              await store.getMany(
-                tenant,
-                items.map((i) => i.id),
-                true,
-              )
-            ).map((e) => [e.id, e]),
+          const current = await lockedById(
+            tenant,
+            items.map((i) => i.id),
           );
           const changes: Change[] = [];
           for (const it of items) {

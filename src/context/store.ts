@@ -362,17 +362,7 @@ export function contextStore(db: Db) {
          RETURNING *`,
       ),
     /** Add a tally of deliveries to a subscription's status fields. */
-    recordNotifications: (t: {
-      tenant: string;
-      id: string;
-      sent: number;
-      failed: number;
-      lastSuccess?: Date;
-      lastFailure?: Date;
-      errorsSinceOk: number;
-      sawOk: boolean;
-      error: string | null;
-    }) =>
+    recordNotifications: (t: NotificationTally) =>
       db.query(
         `UPDATE context.subscriptions SET times_sent = times_sent + $3, times_failed = times_failed + $4,
            last_notification = now(), last_success = COALESCE($5, last_success), last_failure = COALESCE($6, last_failure),
@@ -401,3 +391,16 @@ export function contextStore(db: Db) {
 }
 
 export type ContextStore = ReturnType<typeof contextStore>;
+
+/** Deliveries to one subscription since its status fields were last written. */
+export interface NotificationTally {
+  tenant: string;
+  id: string;
+  sent: number;
+  failed: number;
+  lastSuccess?: Date;
+  lastFailure?: Date;
+  errorsSinceOk: number;
+  sawOk: boolean;
+  error: string | null;
+}

@@ -17,7 +17,7 @@ import { type GeoQuery, geoMatches, parseGeoQuery } from "./geo.ts";
 import { type ActiveContext, CORE_CONTEXT_URL, compact, expand, linkHeader } from "./jsonld.ts";
 import { type QNode, checkRegex, evalQ, normalizeDateTime, parseQ } from "./q.ts";
 import type { Change, ContextService } from "./service.ts";
-import type { ContextStore, SubscriptionRow } from "./store.ts";
+import type { ContextStore, NotificationTally, SubscriptionRow } from "./store.ts";
 
 export const NOTIFY_QUEUE = "context.notify";
 const MAX_SUBSCRIPTIONS_PER_TENANT = 10_000;
@@ -205,18 +205,7 @@ export function subscriptionService(deps: SubscriptionDeps) {
 
   // Status fields are counted in memory and written a few times a second: one UPDATE per
   // subscription and flush instead of one per notification (they would all hit the same row).
-  type Tally = {
-    tenant: string;
-    id: string;
-    sent: number;
-    failed: number;
-    lastSuccess?: Date;
-    lastFailure?: Date;
-    errorsSinceOk: number;
-    sawOk: boolean;
-    error: string | null;
-  };
-  const tallies = new Map<string, Tally>();
+  const tallies = new Map<string, NotificationTally>();
   let tallyTimer: NodeJS.Timeout | undefined;
   function record(p: NotifyPayload, ok: boolean, error: string | null) {
     const key = `${p.tenant}|${p.subscriptionId}`;
