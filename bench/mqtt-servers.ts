@@ -21,7 +21,6 @@ import {
   tempDir,
   waitForExit,
 } from "./lib.ts";
-import { SEN_NODE_FLAGS } from "./servers.ts";
 
 export const MOSQUITTO = "/usr/sbin/mosquitto";
 export const MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd";
@@ -265,7 +264,7 @@ export async function startSenForIngest(
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
   const server = await startServer({
     name: `Sen (${opts.database}${opts.mqttUrl ? ", external broker" : ", embedded broker"})`,
-    args: [...SEN_NODE_FLAGS, ...profile, path.join(ROOT, "bin/sen.js"), "start"],
+    args: [...profile, path.join(ROOT, "bin/sen.js"), "start"],
     env,
     readyPath: "/api/health",
     timeoutMs: settings.startTimeoutMs,

@@ -9,7 +9,7 @@ import sharp from "sharp";
 import { openServices } from "../src/app.ts";
 import { loadConfig } from "../src/core/config.ts";
 import { type LoadResult, ROOT, type RunningServer, type Settings, createBenchDatabase, load, onCleanup, redact, startServer, tempDir } from "./lib.ts";
-import { SEN_NODE_FLAGS, startCeiling } from "./servers.ts";
+import { startCeiling } from "./servers.ts";
 import type { StandaloneBenchmark } from "./standalone.ts";
 import path from "node:path";
 
@@ -70,7 +70,7 @@ const round = (n: number) => Math.round(n * 100) / 100;
 async function startSenOn(settings: Settings, database: Target["database"], env: Record<string, string>): Promise<RunningServer> {
   return startServer({
     name: `Sen (${database})`,
-    args: [...SEN_NODE_FLAGS, path.join(ROOT, "bin/sen.js"), "start"],
+    args: [path.join(ROOT, "bin/sen.js"), "start"],
     env: { ...process.env, NODE_ENV: "production", MQTT_PORT: "0", SEN_DEMO: "0", LOG_LEVEL: "warn", SEN_WEB: "0", ...env },
     readyPath: "/api/health",
     timeoutMs: settings.startTimeoutMs,

@@ -3,9 +3,6 @@
 import path from "node:path";
 import { ROOT, type RunningServer, type SenUnderTest, type Settings, startServer, tempDir } from "./lib.ts";
 
-/** The Node.js flags `npm start` (and the `sen` command's first line) start Sen with. */
-export const SEN_NODE_FLAGS = ["--max-semi-space-size=32"];
-
 /** Start bench/ceiling-server.ts (GET /ping → {"pong":true}). */
 export function startCeiling(settings: Settings): Promise<RunningServer> {
   return startServer({
@@ -38,7 +35,7 @@ export async function startSen(settings: Settings, database: SenUnderTest["datab
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const server = await startServer({
     name: `Sen (${database})`,
-    args: [...SEN_NODE_FLAGS, path.join(ROOT, "bin/sen.js"), "start"],
+    args: [path.join(ROOT, "bin/sen.js"), "start"],
     env,
     readyPath: "/api/health",
     timeoutMs: settings.startTimeoutMs,

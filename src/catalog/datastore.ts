@@ -33,64 +33,6 @@ function col(c: Column): string {
 }
 
 /** ES2024's resizable ArrayBuffer (Node 20 has it; the ES2022 typings do not). */
-interface Resizable extends ArrayBuffer {
-  readonly maxByteLength: number;
-  resize(n: number): void;
-}
-function resizable(n: number): Resizable {
-  return new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(n, { maxByteLength: n });
-}
-
-/**
- * Rows in PostgreSQL's COPY text format, written into one buffer allocated once and reused for
- * every block of a load: the loader's memory does not depend on the file, and nothing a row
- * allocates outlives it. The buffer is a resizable ArrayBuffer, shrunk to the rows while a block
- * is sent, so the embedded database reads it without a copy (a copy per block is garbage the
- * collector lets pile up to hundreds of MB before it runs).
- */
-export class CopyBlock {
-  private ab: Resizable;
-  private buf: Buffer;
-  private used = 0;
-  rows = 0;
-  constructor(readonly capacity: number) {
-    this.ab = resizable(capacity);
-    this.buf = Buffer.from(this.ab);
-  }
-  get bytes(): number {
-    return this.used;
-  }
-  /** Add one line (ending in \n); false when it does not fit and the block must be sent first. */
-  add(line: string): boolean {
-    // At most three bytes of UTF-8 per UTF-16 unit: a cheap bound before the exact length.
-    if (this.used + line.length * 3 > this.buf.length) {
-      const n = Buffer.byteLength(line);
-      if (this.used + n > this.buf.length) {
-        if (this.used > 0) return false;
-        // A single row larger than the block (a wide row of long texts): a block of its own.
-        this.ab = resizable(n);
-        this.buf = Buffer.from(this.ab);
-      }
-    }
-    this.used += this.buf.write(line, this.used);
-    this.rows++;
-    return true;
-  }
-  /** The rows, as a Buffer that is the whole of its ArrayBuffer; valid until reset(). */
-  data(): Buffer {
-    this.ab.resize(this.used);
-    return Buffer.from(this.ab);
-  }
-  reset(): void {
-    this.used = 0;
-    this.rows = 0;
-    if (this.ab.maxByteLength > this.capacity) {
-      this.ab = resizable(this.capacity);
-      this.buf = Buffer.from(this.ab);
-    } else this.ab.resize(this.capacity);
-  }
-}
-
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 

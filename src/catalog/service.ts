@@ -6,7 +6,6 @@ import { rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { bbox as turfBbox } from "@turf/turf";
 import type { Logger } from "pino";
 import type { AuditService } from "../core/audit/service.ts";
 import type { Actor } from "../core/context.ts";
@@ -15,8 +14,9 @@ import type { Db } from "../core/db.ts";
 import { Problem, badRequest, conflict, forbidden, notFound } from "../core/errors.ts";
 import type { EventBus } from "../core/events/bus.ts";
 import { PermanentJobError, type jobQueue } from "../core/jobs/queue.ts";
-import { CopyBlock, copyField, datastoreStore } from "./datastore.ts";
-import { COLUMN_TYPES, type Column, type ColumnType, IngestError, convert, formatOf, inspect, openRows } from "./ingest.ts";
+import { datastoreStore } from "./datastore.ts";
+import { COLUMN_TYPES, type Column, type ColumnType, IngestError, convert, formatOf, inspect } from "./ingest.ts";
+import { loadBlocks } from "./load.ts";
 import { type DatasetInput, type DatasetRow, type ResourceRow, type SearchQuery, type VersionRow, type Visibility, catalogStore } from "./store.ts";
 
 declare module "../core/events/bus.ts" {
@@ -280,62 +280,20 @@ export function catalogService(deps: CatalogDeps) {
     let bytes = 0;
     try {
       await ds.createTable(v.id, columns, v.geometry);
-      const src = await openRows(fileOf(v.id), v.format);
-      if (src.header.length !== columns.length) throw new IngestError("The file's header changed since it was inspected.");
-      // Rows go to the table in blocks of COPY text: two blocks, one filling while the other is
-      // being copied (on a server the parsing and the database then work at the same time).
-      const blocks = [new CopyBlock(BLOCK_BYTES), new CopyBlock(BLOCK_BYTES)];
-      let block = blocks[0];
-      let copying: Promise<void> = Promise.resolve();
+      // The file is read in a worker thread; its blocks of rows are copied into the table here.
       let lastProgress = Date.now();
-      const flush = async () => {
-        if (!block.rows) return;
-        await copying;
-        const sent = block;
-        copying = ds.copy(v.id, columns, v.geometry, sent.data()).then(() => sent.reset());
-        // Observed by the next flush (or the error path); never an unhandled rejection.
-        copying.catch(() => undefined);
-        block = sent === blocks[0] ? blocks[1] : blocks[0];
-        if (Date.now() - lastProgress > 500) {
-          lastProgress = Date.now();
-          await store.progress(v.id, rows, src.bytesRead());
-        }
-      };
-      const n = columns.length;
-      const fields: string[] = new Array(n + (v.geometry ? 6 : 1));
-      try {
-        for await (const row of src.rows) {
-          rows++;
-          fields[0] = String(rows);
-          for (let i = 0; i < n; i++) {
-            const c = convert(row.cells[i], columns[i].type);
-            if (c !== null && typeof c === "object") {
-              const shown = String(row.cells[i]).slice(0, 60);
-              throw new IngestError(
-                `Row ${rows + 1}, column "${columns[i].id}": "${shown}" ${c.error}. Change the column's type (e.g. to text) and confirm again.`,
-              );
-            }
-            fields[i + 1] = copyField(c);
+      const read = await loadBlocks(
+        { file: fileOf(v.id), format: v.format, columns, geometry: v.geometry, blockBytes: BLOCK_BYTES },
+        async (data, rowsSoFar, bytesRead) => {
+          await ds.copy(v.id, columns, v.geometry, data);
+          if (Date.now() - lastProgress > 500) {
+            lastProgress = Date.now();
+            await store.progress(v.id, rowsSoFar, bytesRead);
           }
-          if (v.geometry) {
-            const g = row.geometry ?? null;
-            const b = g ? (g.type === "Point" ? [g.coordinates[0], g.coordinates[1], g.coordinates[0], g.coordinates[1]] : turfBbox(g)) : null;
-            fields[n + 1] = g ? copyField(JSON.stringify(g)) : "\\N";
-            for (let k = 0; k < 4; k++) fields[n + 2 + k] = b ? String(b[k]) : "\\N";
-          }
-          const line = `${fields.join("\t")}\n`;
-          if (!block.add(line)) {
-            await flush();
-            block.add(line);
-          }
-          if (block.bytes >= BLOCK_BYTES) await flush();
-        }
-        await flush();
-      } finally {
-        await copying.catch(() => undefined);
-      }
-      await copying;
-      bytes = src.bytesRead();
+        },
+      );
+      rows = read.rows;
+      bytes = read.bytesRead;
       await ds.createIndexes(v.id, columns, v.geometry);
       const bbox = v.geometry ? await ds.bbox(v.id) : null;
       const dataset = await db.one<DatasetRow>("SELECT * FROM catalog.datasets WHERE id = $1", [res.dataset_id]);

@@ -2,7 +2,7 @@
 // the header, and only JPEG, PNG and WebP pass (SVG, HTML, executables and the rest do not).
 // Every photo is re-encoded, which drops EXIF (GPS position, phone model) after applying its
 // orientation, and gets a thumbnail.
-import sharp from "sharp";
+import type Sharp from "sharp";
 import { badRequest } from "../core/errors.ts";
 import type { PreparedPhoto } from "./types.ts";
 
@@ -14,7 +14,12 @@ const THUMB_EDGE = 320;
 
 const FORMATS = { jpeg: "image/jpeg", png: "image/png", webp: "image/webp" } as const;
 
+// libvips is loaded with the first photo, not at start: ~10 MB a server without photos never needs.
+let loaded: Promise<typeof Sharp> | undefined;
+const loadSharp = () => (loaded ??= import("sharp").then((m) => m.default));
+
 export async function preparePhoto(input: Buffer, name = "photo"): Promise<PreparedPhoto> {
+  const sharp = await loadSharp();
   let format: string | undefined;
   try {
     // limitInputPixels guards against decompression bombs; failOn "error" refuses broken files.
