@@ -1,9 +1,10 @@
 // `npm run bench [-- name …]`: measure Sen's HTTP capabilities against a bare-Fastify ceiling.
 //
-// One run: start the ceiling (bare Fastify, GET /ping) and measure it; then start Sen on embedded
-// PGlite and run every selected benchmark; then the same on a fresh PostgreSQL database when a
-// server is reachable. One server runs at a time, each in its own process; the load generator
-// (autocannon) runs here. Results: a table on stdout and bench/results/latest.json.
+// One run: start the ceiling (bare Fastify, GET /ping); start Sen on embedded PGlite and run every
+// selected benchmark, measuring the ceiling before and after each; then the same on a fresh
+// PostgreSQL database when a server is reachable. Each server runs in its own process and one is
+// under load at a time; the load generator (autocannon) runs here. Results: a table on stdout and
+// bench/results/latest.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { geoBenchmark } from "./geo.ts";
@@ -62,7 +63,10 @@ interface Row {
   target: Target;
   status: "ok" | "flagged" | "skipped" | "failed";
   result?: LoadResult;
-  /** Share of the ceiling's req/s, and latency as a multiple of the ceiling's. */
+  /** Ceiling rows: their place in the run. Sen rows: the ceiling runs just before and after theirs. */
+  ceilingRun?: number;
+  ceilingRuns?: number[];
+  /** Share of the ceiling's req/s, and latency as a multiple of the ceiling's (mean of the runs around it). */
   vsCeiling?: { rps: number; p50: number; p99: number; meetsGoal: boolean };
   notes: string[];
 }
@@ -167,14 +171,19 @@ function report(
   out.push(`Date: ${machine.date}   load average at start: ${machine.loadAverage1m}`);
   if (selected.length)
     out.push(
-      `Load: autocannon in the bench process, ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per target; each server in its own process, one at a time.`,
+      `Load: autocannon in the bench process, ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per target; each server in its own process, one under load at a time. The ceiling is measured before and after each benchmark on each database, and Sen is compared with the mean of those two runs: on a shared machine the rate moves by a fifth from one minute to the next.`,
     );
   out.push(`PostgreSQL: ${pgInfo.server ? `${pgInfo.server.version} at ${redact(pgInfo.server.url)} (${pgInfo.server.source})` : pgInfo.note}`);
   for (const b of selected) {
-    const mine = rows.filter((r) => r.benchmark === b.name || r.target === "ceiling");
-    const endpoints = new Set([...b.endpoints, ...mine.filter((r) => r.target !== "ceiling").map((r) => r.endpoint)]);
+    const mine = rows.filter((r) => r.benchmark === b.name);
+    const endpoints = new Set([...b.endpoints, ...mine.map((r) => r.endpoint)]);
     for (const endpoint of endpoints) {
-      const list = mine.filter((r) => r.target === "ceiling" || r.endpoint === endpoint);
+      // Each Sen row between the two ceiling runs it is compared with.
+      const list: Row[] = [];
+      for (const r of mine.filter((x) => x.endpoint === endpoint)) {
+        const [before, after] = (r.ceilingRuns ?? []).map((n) => rows.find((c) => c.ceilingRun === n));
+        for (const c of [before, r, after]) if (c && !list.includes(c)) list.push(c);
+      }
       out.push("");
       out.push(`### ${b.name}: ${endpoint} — ${b.title}`);
       out.push("");
@@ -198,7 +207,14 @@ function report(
 // ---------------------------------------------------------------------------------------------
 // The run
 
-async function runOnSen(database: SenUnderTest["database"], settings: Settings, selected: Benchmark[], rows: Row[], databaseUrl?: string) {
+async function runOnSen(
+  database: SenUnderTest["database"],
+  settings: Settings,
+  selected: Benchmark[],
+  rows: Row[],
+  measureCeiling: CeilingRun,
+  databaseUrl?: string,
+) {
   let sen: SenUnderTest;
   try {
     log(`Starting Sen on ${database === "pglite" ? "embedded PGlite" : "PostgreSQL"}…`);
@@ -210,12 +226,15 @@ async function runOnSen(database: SenUnderTest["database"], settings: Settings, 
     return;
   }
   try {
+    let before = await measureCeiling();
     for (const b of selected) {
       log(`  ${b.name}: ${b.title} (${settings.warmupSeconds} s warm-up + ${settings.seconds} s)…`);
+      const measured: Row[] = [];
       try {
         for (const m of await b.run(sen, settings)) {
           const row = measuredRow(b.name, database, m);
           rows.push(row);
+          measured.push(row);
           log(
             `    ${m.endpoint}: ${fmtInt(m.result.rps)} req/s, p50 ${fmtMs(m.result.latencyMs.p50)} ms, p99 ${fmtMs(m.result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`,
           );
@@ -224,6 +243,10 @@ async function runOnSen(database: SenUnderTest["database"], settings: Settings, 
         log(`    FAILED: ${(err as Error).message}`);
         rows.push(...unmeasured(b, database, "failed", (err as Error).message.split("\n")[0] as string));
       }
+      const after = await measureCeiling();
+      const runs = [before?.ceilingRun, after?.ceilingRun].filter((n): n is number => n !== undefined);
+      for (const row of measured) row.ceilingRuns = runs;
+      before = after;
     }
   } finally {
     await sen.stop();
@@ -295,68 +318,84 @@ async function main(argv: string[]): Promise<number> {
   return rows.some((r) => r.status === "flagged" || r.status === "failed") || done.some((d) => d.result.flagged) ? 1 : 0;
 }
 
-/** The HTTP benchmarks: the bare-Fastify ceiling, then Sen on PGlite, then on PostgreSQL. */
+/** Measures the ceiling again; undefined when it could not be measured. */
+type CeilingRun = () => Promise<Row | undefined>;
+
+/**
+ * The HTTP benchmarks on Sen on PGlite, then on PostgreSQL, with the bare-Fastify ceiling running
+ * beside them (idle while Sen is measured) and measured before and after each benchmark.
+ */
 async function runHttp(settings: Settings, pgInfo: { server?: PostgresServer; note?: string }, selected: Benchmark[], rows: Row[]): Promise<void> {
-  // 1. The ceiling.
   log("Starting the bare Fastify ceiling…");
+  let ceiling: Awaited<ReturnType<typeof startCeiling>> | undefined;
   try {
-    const ceiling = await startCeiling(settings);
-    try {
-      log(`  GET /ping (${settings.warmupSeconds} s warm-up + ${settings.seconds} s)…`);
-      const result = await load({ server: ceiling, paths: ["/ping"], settings });
-      const row = measuredRow("ceiling", "ceiling", { endpoint: "GET /ping", result });
-      rows.push(row);
-      log(
-        `    ${fmtInt(result.rps)} req/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`,
-      );
-    } finally {
-      await ceiling.stop();
-    }
+    ceiling = await startCeiling(settings);
   } catch (err) {
     log(`  FAILED: ${(err as Error).message}`);
     rows.push({ benchmark: "ceiling", endpoint: "GET /ping", target: "ceiling", status: "failed", notes: [(err as Error).message.split("\n")[0] as string] });
   }
-
-  // 2. Sen on embedded PGlite.
-  await runOnSen("pglite", settings, selected, rows);
-
-  // 3. Sen on a fresh PostgreSQL database.
-  if (pgInfo.server) {
-    let db: Awaited<ReturnType<typeof createBenchDatabase>> | undefined;
+  let runs = 0;
+  const measureCeiling: CeilingRun = async () => {
+    if (!ceiling) return undefined;
+    log(`  ceiling GET /ping (${settings.warmupSeconds} s warm-up + ${settings.seconds} s)…`);
     try {
-      db = await createBenchDatabase(pgInfo.server.url);
-      log(`Created database ${db.name}`);
+      const result = await load({ server: ceiling, paths: ["/ping"], settings });
+      const row = { ...measuredRow("ceiling", "ceiling", { endpoint: "GET /ping", result }), ceilingRun: ++runs };
+      rows.push(row);
+      log(
+        `    ${fmtInt(result.rps)} req/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms${row.status === "flagged" ? `  FLAGGED: ${row.notes[0]}` : ""}`,
+      );
+      return row;
     } catch (err) {
-      log(`Could not create a bench database: ${(err as Error).message}`);
-      for (const b of selected) rows.push(...unmeasured(b, "postgres", "failed", `CREATE DATABASE failed: ${(err as Error).message}`));
+      log(`    FAILED: ${(err as Error).message}`);
+      return undefined;
     }
-    if (db) {
+  };
+
+  try {
+    // 1. Sen on embedded PGlite.
+    await runOnSen("pglite", settings, selected, rows, measureCeiling);
+
+    // 2. Sen on a fresh PostgreSQL database.
+    if (pgInfo.server) {
+      let db: Awaited<ReturnType<typeof createBenchDatabase>> | undefined;
       try {
-        await runOnSen("postgres", settings, selected, rows, db.url);
-      } finally {
-        await db.drop().then(
-          () => log(`Dropped database ${db.name}`),
-          (err: Error) => log(`Could not drop database ${db.name}: ${err.message}`),
-        );
+        db = await createBenchDatabase(pgInfo.server.url);
+        log(`Created database ${db.name}`);
+      } catch (err) {
+        log(`Could not create a bench database: ${(err as Error).message}`);
+        for (const b of selected) rows.push(...unmeasured(b, "postgres", "failed", `CREATE DATABASE failed: ${(err as Error).message}`));
       }
+      if (db) {
+        try {
+          await runOnSen("postgres", settings, selected, rows, measureCeiling, db.url);
+        } finally {
+          await db.drop().then(
+            () => log(`Dropped database ${db.name}`),
+            (err: Error) => log(`Could not drop database ${db.name}: ${err.message}`),
+          );
+        }
+      }
+    } else {
+      for (const b of selected) rows.push(...unmeasured(b, "postgres", "skipped", pgInfo.note ?? "skipped"));
     }
-  } else {
-    for (const b of selected) rows.push(...unmeasured(b, "postgres", "skipped", pgInfo.note ?? "skipped"));
+  } finally {
+    await ceiling?.stop();
   }
 
-  // Ratios to the ceiling.
-  const ceiling = rows.find((r) => r.target === "ceiling" && r.result)?.result;
-  if (ceiling)
-    for (const r of rows) {
-      if (!r.result) continue;
-      const rps = r.result.rps / ceiling.rps;
-      r.vsCeiling = {
-        rps: Math.round(rps * 1000) / 1000,
-        p50: Math.round((r.result.latencyMs.p50 / ceiling.latencyMs.p50) * 100) / 100,
-        p99: Math.round((r.result.latencyMs.p99 / ceiling.latencyMs.p99) * 100) / 100,
-        meetsGoal: rps >= GOAL,
-      };
-    }
+  // Ratios to the ceiling runs around each Sen run.
+  for (const r of rows) {
+    const around = (r.ceilingRuns ?? []).map((n) => rows.find((c) => c.ceilingRun === n)?.result).filter((x): x is LoadResult => !!x);
+    if (!r.result || r.target === "ceiling" || !around.length) continue;
+    const mean = (f: (x: LoadResult) => number) => around.reduce((sum, x) => sum + f(x), 0) / around.length;
+    const rps = r.result.rps / mean((x) => x.rps);
+    r.vsCeiling = {
+      rps: Math.round(rps * 1000) / 1000,
+      p50: Math.round((r.result.latencyMs.p50 / mean((x) => x.latencyMs.p50)) * 100) / 100,
+      p99: Math.round((r.result.latencyMs.p99 / mean((x) => x.latencyMs.p99)) * 100) / 100,
+      meetsGoal: rps >= GOAL,
+    };
+  }
 }
 
 let interrupted = false;

@@ -2,7 +2,6 @@
 // cells that a spreadsheet would run as a formula (starting with = + - @, tab or carriage return)
 // are prefixed with an apostrophe (OWASP "CSV injection"), in CSV and XLSX alike.
 import { PassThrough, Readable } from "node:stream";
-import ExcelJS from "exceljs";
 import Papa from "papaparse";
 import type { Column } from "./ingest.ts";
 
@@ -81,9 +80,10 @@ async function* text(format: ExportFormat, columns: Column[], geometry: boolean,
 
 function xlsx(columns: Column[], pages: AsyncIterable<Page>): Readable {
   const out = new PassThrough();
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: false });
-  const ws = wb.addWorksheet("data");
   void (async () => {
+    const { default: ExcelJS } = await import("exceljs");
+    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: false });
+    const ws = wb.addWorksheet("data");
     ws.addRow(["_id", ...columns.map((c) => escapeFormula(c.id))]).commit();
     for await (const page of pages)
       for (const r of page) {

@@ -6,8 +6,8 @@ import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Transform, type TransformCallback } from "node:stream";
-import { bbox as turfBbox } from "@turf/turf";
-import ExcelJS from "exceljs";
+import turfBbox from "@turf/bbox";
+import type ExcelJS from "exceljs";
 import type { Geometry } from "geojson";
 import Papa from "papaparse";
 
@@ -372,12 +372,14 @@ function cellValue(v: unknown): unknown {
 
 async function xlsxRows(file: string): Promise<RowSource> {
   await checkZip(file);
+  // Loaded here, not at start: the library is large, and most files are CSV.
+  const { default: Excel } = await import("exceljs");
   const input = createReadStream(file, { highWaterMark: 256 * 1024 });
   let bytes = 0;
   input.on("data", (c) => {
     bytes += c.length;
   });
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
+  const reader = new Excel.stream.xlsx.WorkbookReader(input, {
     sharedStrings: "cache",
     hyperlinks: "ignore",
     styles: "cache",

@@ -8,7 +8,7 @@
 // Two block buffers travel between the threads (transferred, never copied): one fills here while
 // the other is being copied into the table.
 import { parentPort, workerData } from "node:worker_threads";
-import { bbox as turfBbox } from "@turf/turf";
+import turfBbox from "@turf/bbox";
 import { copyField } from "./datastore.ts";
 import { type Column, IngestError, type FileFormat, convert, openRows } from "./ingest.ts";
 
