@@ -79,7 +79,11 @@ export function buildServer({ quiet = false } = {}) {
   writeFileSync(path.join(tmp, STAMP), stamp);
 
   const old = path.join(ROOT, `.dist-old-${process.pid}`);
-  if (existsSync(DIST)) renameSync(DIST, old);
+  try {
+    renameSync(DIST, old);
+  } catch {
+    // no build yet, or another process is swapping in its own
+  }
   try {
     renameSync(tmp, DIST);
   } catch {
