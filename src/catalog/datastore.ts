@@ -32,7 +32,6 @@ function col(c: Column): string {
   return c.col;
 }
 
-/** ES2024's resizable ArrayBuffer (Node 20 has it; the ES2022 typings do not). */
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 

@@ -29,6 +29,7 @@ export type LoadMessage =
 /** Server → worker: a block's buffer, copied and free again. */
 export type FreeMessage = { type: "free"; data: ArrayBuffer };
 
+/** ES2024's resizable ArrayBuffer (Node 20 has it; the ES2022 typings do not). */
 interface Resizable extends ArrayBuffer {
   readonly maxByteLength: number;
   resize(n: number): void;

@@ -276,13 +276,11 @@ export function catalogService(deps: CatalogDeps) {
     if (!res) return;
     const columns = v.columns;
     const t0 = Date.now();
-    let rows = 0;
-    let bytes = 0;
     try {
       await ds.createTable(v.id, columns, v.geometry);
       // The file is read in a worker thread; its blocks of rows are copied into the table here.
       let lastProgress = Date.now();
-      const read = await loadBlocks(
+      const { rows, bytesRead: bytes } = await loadBlocks(
         { file: fileOf(v.id), format: v.format, columns, geometry: v.geometry, blockBytes: BLOCK_BYTES },
         async (data, rowsSoFar, bytesRead) => {
           await ds.copy(v.id, columns, v.geometry, data);
@@ -292,8 +290,6 @@ export function catalogService(deps: CatalogDeps) {
           }
         },
       );
-      rows = read.rows;
-      bytes = read.bytesRead;
       await ds.createIndexes(v.id, columns, v.geometry);
       const bbox = v.geometry ? await ds.bbox(v.id) : null;
       const dataset = await db.one<DatasetRow>("SELECT * FROM catalog.datasets WHERE id = $1", [res.dataset_id]);
