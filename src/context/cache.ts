@@ -5,9 +5,13 @@
 // A reader that misses takes a ticket before it reads and fills the cache only if no write
 // touched that entity meanwhile: a read that raced a commit never leaves the old document behind.
 //
-// Only a process that is the sole writer of its database may keep one: with embedded PGlite the
-// data folder is locked to one process. Several Sen processes on one PostgreSQL server would not
-// see each other's writes, so there the cache is off (see createContext).
+// With embedded PGlite this process is the database's only writer (the data folder is locked).
+// Several Sen processes on one PostgreSQL server tell each other what they changed (cachePeers):
+// every write transaction sends a NOTIFY that PostgreSQL delivers after the commit, and each
+// process drops those entities. A peer's write shows there once its notice arrives (a few ms);
+// while the listening connection is down the caches are off.
+import { randomUUID } from "node:crypto";
+import type { Db } from "../core/db.ts";
 import type { StoredEntity } from "./entity.ts";
 
 const STRIPES = 4096;
@@ -20,6 +24,8 @@ export interface EntityCache {
   /** Drop these entities (a write committed). */
   drop(tenant: string, ids: Iterable<string>): void;
   clear(): void;
+  /** Off (empty, no fills) while changes elsewhere may go unseen; on again when they are heard. */
+  suspend(off: boolean): void;
   readonly size: number;
 }
 
@@ -27,6 +33,7 @@ export function entityCache(max = 10_000): EntityCache {
   const map = new Map<string, StoredEntity>();
   // Write generations per stripe of keys: a fill checks that its stripe did not move.
   const generations = new Uint32Array(STRIPES);
+  let off = false;
   const keyOf = (tenant: string, id: string) => (tenant ? `${tenant}\u0000${id}` : id);
   const stripe = (key: string) => {
     let h = 2166136261;
@@ -42,7 +49,7 @@ export function entityCache(max = 10_000): EntityCache {
     },
     fill(tenant, id, ticket, e) {
       const key = keyOf(tenant, id);
-      if (generations[stripe(key)] !== ticket) return;
+      if (off || generations[stripe(key)] !== ticket) return;
       if (map.size >= max && !map.has(key)) {
         // Drop the oldest tenth at once rather than one entry per fill.
         let n = Math.ceil(max / 10);
@@ -64,6 +71,10 @@ export function entityCache(max = 10_000): EntityCache {
       for (let i = 0; i < STRIPES; i++) generations[i]++;
       map.clear();
     },
+    suspend(value) {
+      off = value;
+      this.clear();
+    },
     get size() {
       return map.size;
     },
@@ -82,12 +93,15 @@ export interface QueryCache<T> {
   /** A write in this tenant committed. */
   drop(tenant: string): void;
   clear(): void;
+  /** As EntityCache.suspend. */
+  suspend(off: boolean): void;
 }
 
 export function queryCache<T>(max = 500): QueryCache<T> {
   const map = new Map<string, { generation: number; value: T }>();
   const generations = new Map<string, number>();
   let epoch = 0;
+  let off = false;
   const generation = (tenant: string) => epoch + (generations.get(tenant) ?? 0);
   const full = (tenant: string, key: string) => `${tenant}\u0000${key}`;
   return {
@@ -97,7 +111,7 @@ export function queryCache<T>(max = 500): QueryCache<T> {
     },
     ticket: generation,
     fill(tenant, key, ticket, value) {
-      if (generation(tenant) !== ticket) return;
+      if (off || generation(tenant) !== ticket) return;
       if (map.size >= max) {
         let n = Math.ceil(max / 10);
         for (const k of map.keys()) {
@@ -113,6 +127,64 @@ export function queryCache<T>(max = 500): QueryCache<T> {
     clear() {
       epoch += 1_000_000;
       map.clear();
+    },
+    suspend(value) {
+      off = value;
+      this.clear();
+    },
+  };
+}
+
+const CHANNEL = "sen_context_changes";
+/** NOTIFY payloads stop at 8000 bytes: a larger change says "the whole tenant". */
+const MAX_NOTICE = 7000;
+
+export interface CachePeers {
+  /** Listen for the other processes' changes; the caches stay off until this has run. */
+  start(): Promise<void>;
+  /** Tell the other processes, in the caller's transaction, which entities it changes. */
+  announce(tenant: string, ids: string[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Keep the caches of several Sen processes on one PostgreSQL server in step (see the top). */
+export function cachePeers(db: Db, entities: EntityCache, queries: QueryCache<unknown>): CachePeers {
+  const self = randomUUID();
+  let unlisten: (() => Promise<void>) | undefined;
+  const suspend = (off: boolean) => {
+    entities.suspend(off);
+    queries.suspend(off);
+  };
+  suspend(true);
+  return {
+    async start() {
+      unlisten = await db.listen(
+        CHANNEL,
+        (raw) => {
+          let notice: { from: string; tenant: string; ids?: string[] };
+          try {
+            notice = JSON.parse(raw);
+          } catch {
+            return;
+          }
+          // This process dropped its own changes when they committed.
+          if (notice.from === self) return;
+          if (notice.ids) entities.drop(notice.tenant, notice.ids);
+          else entities.clear();
+          queries.drop(notice.tenant);
+        },
+        (up) => suspend(!up),
+      );
+      suspend(false);
+    },
+    async announce(tenant, ids) {
+      let notice = JSON.stringify({ from: self, tenant, ids });
+      if (Buffer.byteLength(notice) > MAX_NOTICE) notice = JSON.stringify({ from: self, tenant });
+      await db.query("SELECT pg_notify($1, $2)", [CHANNEL, notice]);
+    },
+    async stop() {
+      await unlisten?.();
+      suspend(true);
     },
   };
 }

@@ -9,9 +9,10 @@ import type { Db } from "../core/db.ts";
 import type { EventBus, SenEvent } from "../core/events/bus.ts";
 import type { JobQueue } from "../core/jobs/queue.ts";
 import type { IotService } from "../iot/index.ts";
-import { entityCache, queryCache } from "./cache.ts";
+import { cachePeers, entityCache, queryCache } from "./cache.ts";
 import { type DeviceProjection, deviceProjection } from "./devices.ts";
 import { contextRoutes } from "./routes.ts";
+import type { StoredEntity } from "./entity.ts";
 import { type ContextService, contextService } from "./service.ts";
 import { contextStore } from "./store.ts";
 import { NOTIFY_QUEUE, type NotifyPayload, type SubscriptionService, subscriptionService } from "./subscriptions.ts";
@@ -44,16 +45,20 @@ export interface Context {
 export function createContext(deps: ContextDeps): Context {
   const store = contextStore(deps.db);
   let subs: SubscriptionService | undefined;
+  const cache = entityCache();
+  const queries = queryCache<{ entities: StoredEntity[]; count?: number }>();
+  // Embedded PGlite: this process is the database's only writer (the data folder is locked). On a
+  // PostgreSQL server other Sen processes write too, and each write tells them which entities.
+  const peers = deps.db.driver === "postgres" ? cachePeers(deps.db, cache, queries) : undefined;
   const service = contextService({
     db: deps.db,
     audit: deps.audit,
     bus: deps.bus,
     store,
     agencyExists: deps.agencyExists,
-    // Embedded PGlite: this process is the database's only writer (the data folder is locked), so
-    // it may keep entity documents in memory. On a PostgreSQL server other Sen processes write too.
-    cache: deps.db.driver === "pglite" ? entityCache() : undefined,
-    queries: deps.db.driver === "pglite" ? queryCache() : undefined,
+    cache,
+    queries,
+    announce: peers?.announce,
     onChanges: (tenant, changes) => (subs as SubscriptionService).onChanges(tenant, changes),
   });
   subs = subscriptionService({ db: deps.db, audit: deps.audit, bus: deps.bus, jobs: deps.jobs, store, service: () => service, logger: deps.logger });
@@ -73,6 +78,7 @@ export function createContext(deps: ContextDeps): Context {
     temporal,
     devices,
     async start(opts = {}) {
+      await peers?.start();
       await service.loadConfig();
       await subscriptions.load();
       // Another node starting at the same time may project the same devices: not fatal, the next
@@ -104,6 +110,7 @@ export function createContext(deps: ContextDeps): Context {
       await subscriptions.flushStatus();
       await service.flushEvents();
       await subscriptions.closeMqtt();
+      await peers?.stop();
     },
     routes: (app) => contextRoutes(app, { service, subscriptions, temporal, publicUrl: deps.publicUrl }),
   };

@@ -74,10 +74,12 @@ export interface ContextDeps {
   agencyExists(code: string): Promise<boolean>;
   /** Called in the transaction of each write: subscriptions enqueue their notifications. */
   onChanges?(tenant: string, changes: Change[]): Promise<void>;
-  /** Entity documents read by id, when this process is the only writer of the database. */
+  /** Entity documents read by id (kept in step with other processes through `announce`). */
   cache?: EntityCache;
-  /** Answers of entity queries, under the same condition. */
+  /** Answers of entity queries, under the same rule. */
   queries?: QueryCache<{ entities: StoredEntity[]; count?: number }>;
+  /** Tell other Sen processes on the same database, in the write's transaction, what it changes. */
+  announce?(tenant: string, ids: string[]): Promise<void>;
 }
 
 export interface QueryParams {
@@ -212,6 +214,7 @@ export function contextService(deps: ContextDeps) {
         cache?.drop(tenant, ids);
         queries?.drop(tenant);
       });
+      await deps.announce?.(tenant, ids);
     }
     const inserts = changes.filter((c) => !c.before && c.after).map((c) => ({ e: c.after as StoredEntity, bbox: bboxFor(c.after as StoredEntity) }));
     const updates = changes
@@ -352,11 +355,11 @@ export function contextService(deps: ContextDeps) {
       // Not at once: the writes of requests whose bytes already arrived join this group first.
       // (PGlite runs in this thread: its statements never yield to the event loop, so without
       // this each request would have committed alone before the next one was even read.)
-      if (!writing && !flushScheduled) {
+      if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(() => {
           flushScheduled = false;
-          void flushWrites();
+          startGroups();
         });
       }
     });
@@ -389,29 +392,39 @@ export function contextService(deps: ContextDeps) {
     reject(err: unknown): void;
   }
   let writeQueue: QueuedWrite[] = [];
-  let writing = false;
   let flushScheduled = false;
+  // PGlite runs one transaction at a time. On a server, a group commits while the next ones are
+  // already reading and writing: the commit's round trips no longer leave the process idle.
+  const maxGroupsInFlight = db.driver === "postgres" ? 3 : 1;
+  let groupsInFlight = 0;
+  /** Entities written by the groups in flight: a later write of one waits for its group. */
+  const inFlight = new Set<string>();
 
-  async function flushWrites(): Promise<void> {
-    if (writing) return;
-    writing = true;
-    try {
-      while (writeQueue.length) {
-        const group: QueuedWrite[] = [];
-        const rest: QueuedWrite[] = [];
-        const seen = new Set<string>();
-        for (const w of writeQueue) {
-          const key = `${w.tenant}\u0000${w.id}`;
-          if (group.length < MAX_GROUP && !seen.has(key)) {
-            seen.add(key);
-            group.push(w);
-          } else rest.push(w);
-        }
-        writeQueue = rest;
-        await writeGroup(group);
+  function startGroups(): void {
+    while (groupsInFlight < maxGroupsInFlight && writeQueue.length) {
+      const group: QueuedWrite[] = [];
+      const rest: QueuedWrite[] = [];
+      const keys = new Set<string>();
+      for (const w of writeQueue) {
+        const key = `${w.tenant}\u0000${w.id}`;
+        if (group.length < MAX_GROUP && !keys.has(key) && !inFlight.has(key)) {
+          keys.add(key);
+          group.push(w);
+        } else rest.push(w);
       }
-    } finally {
-      writing = false;
+      if (!group.length) return;
+      writeQueue = rest;
+      for (const k of keys) inFlight.add(k);
+      groupsInFlight++;
+      void writeGroup(group)
+        .catch((err) => {
+          for (const w of group) w.reject(err);
+        })
+        .finally(() => {
+          groupsInFlight--;
+          for (const k of keys) inFlight.delete(k);
+          startGroups();
+        });
     }
   }
 

@@ -36,8 +36,12 @@ export interface Db {
   inTransaction(): boolean;
   /** Hold a session-level advisory lock while fn runs (cluster-wide on PostgreSQL). */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
-  /** LISTEN on a channel; returns an unlisten function. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * LISTEN on a channel; returns an unlisten function. On a PostgreSQL server the listening
+   * connection can drop: `onConnection(false)` says notifications may be missed from then on, and
+   * `onConnection(true)` that it listens again (whatever was sent in between is lost).
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onConnection?: (up: boolean) => void): Promise<() => Promise<void>>;
   /** Run multi-statement SQL without parameters (migrations only). */
   exec(sql: string): Promise<void>;
   /**
@@ -192,7 +196,10 @@ async function openPglite(dataDir?: string): Promise<Db> {
 class PostgresDb extends BaseDb {
   readonly driver = "postgres" as const;
   private listener?: pg.Client;
+  private listenerStarting?: Promise<pg.Client>;
+  private closing = false;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private readonly connectionWatchers = new Set<(up: boolean) => void>();
   constructor(
     private readonly pool: pg.Pool,
     private readonly url: string,
@@ -229,26 +236,67 @@ class PostgresDb extends BaseDb {
       client.release();
     }
   }
-  async listen(channel: string, onPayload: (payload: string) => void) {
+  async listen(channel: string, onPayload: (payload: string) => void, onConnection?: (up: boolean) => void) {
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name: ${channel}`);
-    if (!this.listener) {
-      // One dedicated connection carries every LISTEN of this process.
-      this.listener = new pg.Client({ connectionString: this.url });
-      await this.listener.connect();
-      this.listener.on("notification", (msg) => {
-        for (const h of this.handlers.get(msg.channel) ?? []) h(msg.payload ?? "");
-      });
-    }
     let set = this.handlers.get(channel);
+    const fresh = !set;
     if (!set) {
       set = new Set();
       this.handlers.set(channel, set);
-      await this.listener.query(`LISTEN ${channel}`);
     }
     set.add(onPayload);
+    if (onConnection) this.connectionWatchers.add(onConnection);
+    // One dedicated connection carries every LISTEN of this process; a new channel joins it.
+    const client = this.listener ?? (await this.startListener());
+    if (fresh && client === this.listener) await client.query(`LISTEN ${channel}`);
     return async () => {
       set.delete(onPayload);
+      if (onConnection) this.connectionWatchers.delete(onConnection);
     };
+  }
+  /** Connect the listening connection and LISTEN on every channel (once, however many callers). */
+  private startListener(): Promise<pg.Client> {
+    this.listenerStarting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.url });
+      client.on("notification", (msg) => {
+        for (const h of this.handlers.get(msg.channel) ?? []) h(msg.payload ?? "");
+      });
+      client.on("error", () => this.listenerLost(client));
+      client.on("end", () => this.listenerLost(client));
+      try {
+        await client.connect();
+        for (const channel of this.handlers.keys()) await client.query(`LISTEN ${channel}`);
+      } catch (err) {
+        client.end().catch(() => undefined);
+        throw err;
+      }
+      this.listener = client;
+      return client;
+    })().finally(() => {
+      this.listenerStarting = undefined;
+    });
+    return this.listenerStarting;
+  }
+  /** The listening connection dropped: say so, then reconnect with backoff until it listens again. */
+  private listenerLost(client: pg.Client): void {
+    if (this.listener !== client || this.closing) return;
+    this.listener = undefined;
+    client.end().catch(() => undefined);
+    process.emitWarning("postgres: the LISTEN connection dropped; reconnecting");
+    for (const w of this.connectionWatchers) w(false);
+    const retry = (delayMs: number) => {
+      const timer = setTimeout(() => {
+        if (this.closing) return;
+        this.startListener().then(
+          () => {
+            for (const w of this.connectionWatchers) w(true);
+          },
+          () => retry(Math.min(delayMs * 2, 10_000)),
+        );
+      }, delayMs);
+      timer.unref();
+    };
+    retry(100);
   }
   async exec(sql: string): Promise<void> {
     await this.query(sql);
@@ -268,6 +316,7 @@ class PostgresDb extends BaseDb {
     }
   }
   async close(): Promise<void> {
+    this.closing = true;
     await this.listener?.end().catch(() => undefined);
     await this.pool.end();
   }
