@@ -45,9 +45,9 @@ describe.skipIf(!target)("NGSI-LD caches across Sen processes on one PostgreSQL 
   const level = async () => (await read(`/ngsi-ld/v1/entities/${id}?options=keyValues`)).json().waterLevel as number;
   const highCount = async () => (await read("/ngsi-ld/v1/entities?type=WaterObserved&q=waterLevel%3E5&count=true&limit=0")).headers["ngsild-results-count"];
   const patch = async (value: number) =>
-    expect(
-      (await call(a, "PATCH", `/ngsi-ld/v1/entities/${id}/attrs`, { token: admin, body: { waterLevel: { type: "Property", value } } })).statusCode,
-    ).toBe(204);
+    expect((await call(a, "PATCH", `/ngsi-ld/v1/entities/${id}/attrs`, { token: admin, body: { waterLevel: { type: "Property", value } } })).statusCode).toBe(
+      204,
+    );
 
   it("a write in one process reaches what the other remembered, by id and by query", async () => {
     // The other process reads (and keeps) the entity and a query's answer.
