@@ -142,5 +142,34 @@ for (const target of dbTargets()) {
       await bus2.stop();
       await db2.close();
     });
+
+    it.runIf(target.name === "postgres")("catches up on what was published while its LISTEN connection was down", async () => {
+      const name = (await sen.services.db.one<{ db: string }>("SELECT current_database() AS db"))?.db;
+      const url = new URL(process.env.TEST_DATABASE_URL as string);
+      url.pathname = `/${name}`;
+      const db2 = await openDb({ url: url.toString(), poolSize: 2 });
+      const bus2 = eventBus(db2);
+      await bus2.start();
+      const seen: string[] = [];
+      bus2.subscribe((e) => e.topic === "system.hello" && seen.push((e.payload as { node: string }).node));
+      try {
+        await sen.services.bus.publish("system.hello", { node: "before" });
+        await expect.poll(() => seen).toContain("before");
+        // Every listening connection on this database is cut; what is published now is announced
+        // to nobody, and the second process must read it back once it listens again.
+        await sen.services.db.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()",
+        );
+        await sen.services.bus.publish("system.hello", { node: "during" });
+        await sen.services.bus.publish("system.hello", { node: "during-2" });
+        await expect.poll(() => seen, { timeout: 10_000 }).toContain("during-2");
+        await sen.services.bus.publish("system.hello", { node: "after" });
+        await expect.poll(() => seen, { timeout: 10_000 }).toContain("after");
+        expect(seen).toEqual(["before", "during", "during-2", "after"]);
+      } finally {
+        await bus2.stop();
+        await db2.close();
+      }
+    });
   });
 }

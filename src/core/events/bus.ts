@@ -31,6 +31,7 @@ export interface SenEvent<T extends Topic = Topic> {
 const CHANNEL = "sen_events";
 // NOTIFY payloads are limited to 8000 bytes; larger events are read back from the table.
 const MAX_NOTIFY = 7000;
+const REPLAY_PAGE = 1000;
 
 type Listener = (e: SenEvent) => void;
 
@@ -51,21 +52,46 @@ export function eventBus(db: Db) {
   const rowToEvent = (r: { id: number; topic: string; audience: string; payload: unknown; at: Date | string }): SenEvent =>
     ({ id: Number(r.id), topic: r.topic, audience: r.audience, payload: r.payload, at: new Date(r.at).toISOString() }) as SenEvent;
 
-  return {
+  const bus = {
     async start(): Promise<void> {
       // Deliver in arrival order: a large event read back from the table must not be overtaken by
       // a small one behind it (SSE clients skip ids at or below the last they sent).
       let chain: Promise<void> = Promise.resolve();
-      unlisten = await db.listen(CHANNEL, (raw) => {
-        const msg = JSON.parse(raw) as SenEvent | { id: number; ref: true };
-        chain = chain.then(async () => {
-          if (!("ref" in msg)) return deliver(msg);
-          const r = await db
-            .one<{ id: number; topic: string; audience: string; payload: unknown; at: Date }>("SELECT * FROM core.events WHERE id = $1", [msg.id])
-            .catch(() => undefined);
-          if (r) deliver(rowToEvent(r));
-        });
-      });
+      // After the listening connection was lost, what was published in between (ids above the
+      // highest seen) is read back from the table. Commit order is not id order, so notices may
+      // arrive below the highest id: the ids recently delivered, not a watermark, keep each once.
+      let lastId = 0;
+      const recent = new Set<number>();
+      const deliverOnce = (e: SenEvent) => {
+        if (e.id > lastId) lastId = e.id;
+        if (recent.has(e.id)) return;
+        recent.add(e.id);
+        if (recent.size > 10_000) recent.delete(recent.values().next().value as number);
+        deliver(e);
+      };
+      unlisten = await db.listen(
+        CHANNEL,
+        (raw) => {
+          const msg = JSON.parse(raw) as SenEvent | { id: number; ref: true };
+          chain = chain.then(async () => {
+            if (!("ref" in msg)) return deliverOnce(msg);
+            const r = await db
+              .one<{ id: number; topic: string; audience: string; payload: unknown; at: Date }>("SELECT * FROM core.events WHERE id = $1", [msg.id])
+              .catch(() => undefined);
+            if (r) deliverOnce(rowToEvent(r));
+          });
+        },
+        (up) => {
+          if (!up) return;
+          chain = chain.then(async () => {
+            for (let more = true; more; ) {
+              const missed = await bus.since(lastId).catch(() => []);
+              for (const e of missed) deliverOnce(e);
+              more = missed.length === REPLAY_PAGE;
+            }
+          });
+        },
+      );
     },
 
     async stop(): Promise<void> {
@@ -95,7 +121,7 @@ export function eventBus(db: Db) {
     },
 
     /** Events after a given id, for replay to a reconnecting client. */
-    async since(afterId: number, limit = 1000): Promise<SenEvent[]> {
+    async since(afterId: number, limit = REPLAY_PAGE): Promise<SenEvent[]> {
       const rows = await db.query<{ id: number; topic: string; audience: string; payload: unknown; at: Date }>(
         "SELECT * FROM core.events WHERE id > $1 ORDER BY id LIMIT $2",
         [afterId, limit],
@@ -106,6 +132,7 @@ export function eventBus(db: Db) {
     /** Drop events older than the replay window. */
     prune: (olderThanDays: number) => db.query("DELETE FROM core.events WHERE at < now() - make_interval(days => $1)", [olderThanDays]),
   };
+  return bus;
 }
 
 export type EventBus = ReturnType<typeof eventBus>;
