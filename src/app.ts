@@ -19,6 +19,7 @@ import { Problem } from "./core/errors.ts";
 import { errors } from "./core/http/schemas.ts";
 import { createHttpServer, typed } from "./core/http/server.ts";
 import { type MigrationSource, migrate } from "./core/migrate.ts";
+import { embeddedVacuum } from "./core/vacuum.ts";
 import { type FirstAdmin, seedAdmin, seedAgencies, seedDemoUsers } from "./core/seed.ts";
 import { ensureWebBuilt, webRoutes } from "./core/web.ts";
 import { createMailer } from "./core/jobs/outbound.ts";
@@ -357,6 +358,12 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
       3_600_000,
     );
     housekeeping.unref();
+    // The embedded database has no autovacuum daemon (single-user PostgreSQL): Sen runs VACUUM itself.
+    const vacuum =
+      db.driver === "pglite"
+        ? embeddedVacuum(db, { onError: (err, table) => logger.warn({ err, table }, "vacuum of the embedded database failed") })
+        : undefined;
+    vacuum?.start();
     // A broken web build must not take the APIs down with it: log it and serve the APIs.
     const dist =
       opts.web === false || !config.web ? undefined : await ensureWebBuilt(ROOT, logger).catch((err) => void logger.error({ err }, "web console build failed"));
@@ -366,6 +373,7 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
       await demoSim?.stop();
       clearInterval(housekeeping);
       clearInterval(iotTick);
+      await vacuum?.stop();
       // Devices stop sending first; then whatever they sent and was acknowledged is written.
       await broker?.close();
       await external?.close();

@@ -355,11 +355,11 @@ export function contextService(deps: ContextDeps) {
       // Not at once: the writes of requests whose bytes already arrived join this group first.
       // (PGlite runs in this thread: its statements never yield to the event loop, so without
       // this each request would have committed alone before the next one was even read.)
-      if (!flushScheduled) {
+      if (!writing && !flushScheduled) {
         flushScheduled = true;
         setImmediate(() => {
           flushScheduled = false;
-          startGroups();
+          void flushWrites();
         });
       }
     });
@@ -392,39 +392,29 @@ export function contextService(deps: ContextDeps) {
     reject(err: unknown): void;
   }
   let writeQueue: QueuedWrite[] = [];
+  let writing = false;
   let flushScheduled = false;
-  // PGlite runs one transaction at a time. On a server, a group commits while the next ones are
-  // already reading and writing: the commit's round trips no longer leave the process idle.
-  const maxGroupsInFlight = db.driver === "postgres" ? 3 : 1;
-  let groupsInFlight = 0;
-  /** Entities written by the groups in flight: a later write of one waits for its group. */
-  const inFlight = new Set<string>();
 
-  function startGroups(): void {
-    while (groupsInFlight < maxGroupsInFlight && writeQueue.length) {
-      const group: QueuedWrite[] = [];
-      const rest: QueuedWrite[] = [];
-      const keys = new Set<string>();
-      for (const w of writeQueue) {
-        const key = `${w.tenant}\u0000${w.id}`;
-        if (group.length < MAX_GROUP && !keys.has(key) && !inFlight.has(key)) {
-          keys.add(key);
-          group.push(w);
-        } else rest.push(w);
+  async function flushWrites(): Promise<void> {
+    if (writing) return;
+    writing = true;
+    try {
+      while (writeQueue.length) {
+        const group: QueuedWrite[] = [];
+        const rest: QueuedWrite[] = [];
+        const seen = new Set<string>();
+        for (const w of writeQueue) {
+          const key = `${w.tenant}\u0000${w.id}`;
+          if (group.length < MAX_GROUP && !seen.has(key)) {
+            seen.add(key);
+            group.push(w);
+          } else rest.push(w);
+        }
+        writeQueue = rest;
+        await writeGroup(group);
       }
-      if (!group.length) return;
-      writeQueue = rest;
-      for (const k of keys) inFlight.add(k);
-      groupsInFlight++;
-      void writeGroup(group)
-        .catch((err) => {
-          for (const w of group) w.reject(err);
-        })
-        .finally(() => {
-          groupsInFlight--;
-          for (const k of keys) inFlight.delete(k);
-          startGroups();
-        });
+    } finally {
+      writing = false;
     }
   }
 
