@@ -119,6 +119,36 @@ for (const target of dbTargets()) {
       expect((await row("t-perm"))[0]).toMatchObject({ status: "failed", attempts: 1, last_error: "address does not exist" });
     });
 
+    it("an idle worker wakes when a retry comes due, not at its next poll", async () => {
+      const attempts: number[] = [];
+      await jobs.enqueue("t-due", {}, { maxAttempts: 3 });
+      // A poll once a minute: the retry 300 ms later must not wait for it.
+      const w = jobs.work(
+        "t-due",
+        async (job) => {
+          attempts.push(job.attempts);
+          if (job.attempts === 1) throw new Error("receiver down");
+        },
+        { pollMs: 60_000, backoffMs: () => 300 },
+      );
+      await until(async () => (await jobs.stats("t-due")).done === 1);
+      await w.stop();
+      expect(attempts).toEqual([1, 2]);
+    });
+
+    it.runIf(target.name === "postgres")("a job enqueued by another process starts at once, without polling", async () => {
+      const other = jobQueue(db);
+      const ran: string[] = [];
+      const w = other.work<{ from: string }>("t-remote", async (job) => void ran.push(job.payload.from), { pollMs: 60_000 });
+      // Let the idle worker settle into its minute-long wait, then enqueue from a separate queue
+      // object (as another Sen process would): only the notice can wake it in time.
+      await new Promise((r) => setTimeout(r, 300));
+      await jobs.enqueue("t-remote", { from: "elsewhere" });
+      await until(async () => ran.length === 1);
+      await w.stop();
+      expect(ran).toEqual(["elsewhere"]);
+    });
+
     it("takes over a job whose worker died (lease expired), and after a crash on restart", async () => {
       await jobs.enqueue("t-lease", { id: "x" });
       // A worker claims it and dies: the job stays 'running' with a lease.

@@ -37,9 +37,9 @@ export interface WorkerOptions {
   /** How long a claimed job is reserved before another worker may take it (default 60 s). */
   leaseMs?: number;
   /**
-   * Idle poll interval; enqueues in this process wake the worker at once. Default 1 s on a
-   * PostgreSQL server (other processes enqueue too), 5 s on PGlite, where this process is the only
-   * one and polling only finds retries that came due.
+   * Longest idle wait (default 30 s). Enqueues wake the workers at once, in every process (NOTIFY),
+   * and an idle worker sleeps only until its queue's next retry or lease comes due: this is a
+   * safety net, not the way work is found.
    */
   pollMs?: number;
   /** Delay before retry n (1-based): default 2^n seconds, capped at one hour, with jitter. */
@@ -65,6 +65,13 @@ interface JobRow {
   created_at: Date | string;
 }
 
+/**
+ * Every process's workers hear of new jobs on this channel (the queue's name as payload). NOTIFY is
+ * sent with the insert and delivered after commit; PostgreSQL folds repeats within a transaction.
+ */
+const CHANNEL = "sen_jobs";
+const NOTIFY_QUEUE = `pg_notify('${CHANNEL}', $1::text)`;
+
 /** Successes recorded per statement, and how long one waits for company. */
 const DONE_BATCH = 200;
 const DONE_FLUSH_MS = 5;
@@ -85,14 +92,30 @@ export function jobQueue(db: Db) {
   });
 
   const wakeAfterCommit = (queue: string) => db.afterCommit(() => workers.get(queue)?.wake());
+  // Jobs other processes enqueue; after a lost connection, look again at every queue.
+  let listening: Promise<unknown> | undefined;
+  const listen = () =>
+    (listening ??= db
+      .listen(
+        CHANNEL,
+        (queue) => workers.get(queue)?.wake(),
+        (up) => {
+          if (up) for (const w of workers.values()) w.wake();
+        },
+      )
+      .catch(() => {
+        listening = undefined; // the next worker tries again; polling covers the meantime
+      }));
 
   return {
     /** Add a job in the caller's transaction; false when a job with this key already exists. */
     async enqueue<P>(queue: string, payload: P, opts: EnqueueOptions = {}): Promise<boolean> {
       const rows = await db.query(
-        `INSERT INTO core.jobs (queue, key, payload, run_at, max_attempts)
-         VALUES ($1, $2, $3, COALESCE($4, now()), $5)
-         ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING id`,
+        `WITH added AS (
+           INSERT INTO core.jobs (queue, key, payload, run_at, max_attempts)
+           VALUES ($1, $2, $3, COALESCE($4, now()), $5)
+           ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING id)
+         SELECT id, ${NOTIFY_QUEUE} FROM added`,
         [queue, opts.key ?? null, JSON.stringify(payload), opts.runAt ?? null, opts.maxAttempts ?? 8],
       );
       wakeAfterCommit(queue);
@@ -105,9 +128,11 @@ export function jobQueue(db: Db) {
       for (let i = 0; i < items.length; i += 5000) {
         const chunk = items.slice(i, i + 5000);
         const rows = await db.query(
-          `INSERT INTO core.jobs (queue, key, payload, max_attempts)
-           SELECT $1, k, p::jsonb, $4 FROM unnest($2::text[], $3::text[]) AS t(k, p)
-           ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING id`,
+          `WITH added AS (
+             INSERT INTO core.jobs (queue, key, payload, max_attempts)
+             SELECT $1, k, p::jsonb, $4 FROM unnest($2::text[], $3::text[]) AS t(k, p)
+             ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING id)
+           SELECT id, ${NOTIFY_QUEUE} FROM added`,
           [queue, chunk.map((c) => c.key ?? null), chunk.map((c) => JSON.stringify(c.payload)), opts.maxAttempts ?? 8],
         );
         added += rows.length;
@@ -125,7 +150,8 @@ export function jobQueue(db: Db) {
       if (workers.has(queue)) throw new Error(`a worker already runs queue ${queue} in this process`);
       const concurrency = opts.concurrency ?? 16;
       const leaseMs = opts.leaseMs ?? 60_000;
-      const pollMs = opts.pollMs ?? (db.driver === "pglite" ? 5000 : 1000);
+      const pollMs = opts.pollMs ?? 30_000;
+      void listen();
       const backoff = opts.backoffMs ?? defaultBackoff;
       const minClaim = Math.max(1, Math.floor(concurrency / 4));
       let stopped = false;
@@ -199,9 +225,23 @@ export function jobQueue(db: Db) {
         return rows.map(toJob) as Job<P>[];
       };
 
+      /** How long until a job of this queue comes due (a retry's time, an expired lease), capped. */
+      const untilNextDue = async (): Promise<number> => {
+        const row = await db
+          .one<{ ms: number | null }>(
+            `SELECT GREATEST(0, EXTRACT(EPOCH FROM LEAST(
+               (SELECT min(run_at) FROM core.jobs WHERE queue = $1 AND status = 'pending'),
+               (SELECT min(locked_until) FROM core.jobs WHERE queue = $1 AND status = 'running')) - now()) * 1000)::float8 AS ms`,
+            [queue],
+          )
+          .catch(() => undefined);
+        return row?.ms == null ? pollMs : Math.min(pollMs, Math.max(10, Math.ceil(row.ms)));
+      };
+
       const loop = async () => {
         while (!stopped) {
           let claimed: Job<P>[] = [];
+          let failed = false;
           const free = concurrency - inFlight.size;
           // Claim in batches: wait for a quarter of the slots to free up (or all, when idle), so
           // a busy queue costs one claim statement per batch rather than one per job.
@@ -209,7 +249,7 @@ export function jobQueue(db: Db) {
             try {
               claimed = await claim(free);
             } catch {
-              claimed = []; // database busy or restarting: try again after the poll interval
+              failed = true; // database busy or restarting: try again in a second
             }
           }
           for (const job of claimed) {
@@ -220,12 +260,16 @@ export function jobQueue(db: Db) {
             inFlight.add(p);
           }
           if (claimed.length === free && free >= minClaim) continue; // more may be due
+          // Nothing running: only an enqueue (which wakes us) or a job coming due can bring work.
+          // Something running: its end wakes us and we claim again.
+          const waitMs = failed ? Math.min(pollMs, 1000) : inFlight.size === 0 ? await untilNextDue() : pollMs;
+          if (stopped) break;
           if (pendingWake) {
             pendingWake = false;
             if (inFlight.size < concurrency) continue;
           }
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(done, pollMs);
+            const timer = setTimeout(done, waitMs);
             function done() {
               clearTimeout(timer);
               wakeUp = undefined;
