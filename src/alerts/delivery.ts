@@ -387,7 +387,7 @@ export function deliveryService(deps: DeliveryDeps) {
     enqueueFanout: (alertId: string) => jobs.enqueue(FANOUT_QUEUE, { alertId }, { key: `fanout:${alertId}` }).then(() => undefined),
 
     start(opts: { concurrency: number }) {
-      const w1 = jobs.work<FanoutPayload>(FANOUT_QUEUE, fanout, { concurrency: 2, leaseMs: 120_000, pollMs: 250 });
+      const w1 = jobs.work<FanoutPayload>(FANOUT_QUEUE, fanout, { concurrency: 2, leaseMs: 120_000 });
       const w2 = jobs.work<DeliveryPayload>(DELIVERY_QUEUE, deliver, { concurrency: opts.concurrency, leaseMs: 60_000 });
       return { stop: () => Promise.all([w1.stop(), w2.stop()]).then(() => undefined) };
     },

@@ -41,6 +41,8 @@ interface Active {
   expiresAt: number | null;
   notification: StoredNotification;
   onDelete: boolean;
+  /** Notifies every timeInterval seconds (instead of on change). */
+  periodic: boolean;
 }
 
 interface StoredNotification {
@@ -109,6 +111,7 @@ export function subscriptionService(deps: SubscriptionDeps) {
         expiresAt: row.expires_at ? new Date(row.expires_at).getTime() : null,
         notification: b.notification as StoredNotification,
         onDelete: Array.isArray(b.notificationTrigger) && (b.notificationTrigger as string[]).includes("entityDeleted"),
+        periodic: row.time_interval !== null,
       };
     } catch (err) {
       deps.logger?.warn({ err, subscription: row.id }, "subscription cannot be compiled; it is skipped");
@@ -283,6 +286,8 @@ export function subscriptionService(deps: SubscriptionDeps) {
 
   /** Periodic notifications: claim due subscriptions and send what matches now. */
   async function tickIntervals(): Promise<void> {
+    // Every node loads every change to subscriptions: with no periodic one, nothing to ask.
+    if (!active.some((a) => a.periodic)) return;
     const due = await store.claimIntervals();
     for (const row of due) {
       const a = compile(row);

@@ -229,7 +229,7 @@ export function jobQueue(db: Db) {
       const untilNextDue = async (): Promise<number> => {
         const row = await db
           .one<{ ms: number | null }>(
-            `SELECT GREATEST(0, EXTRACT(EPOCH FROM LEAST(
+            `SELECT (EXTRACT(EPOCH FROM LEAST(
                (SELECT min(run_at) FROM core.jobs WHERE queue = $1 AND status = 'pending'),
                (SELECT min(locked_until) FROM core.jobs WHERE queue = $1 AND status = 'running')) - now()) * 1000)::float8 AS ms`,
             [queue],
