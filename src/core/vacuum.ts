@@ -49,8 +49,16 @@ export function embeddedVacuum(db: Db, opts: { tickMs?: number; onError?: (err: 
 
   return {
     start() {
+      let busy = false;
       timer ??= setInterval(() => {
-        running = running.then(step).catch((err) => opts.onError?.(err, "(listing tables)"));
+        // A tick that finds the previous VACUUM still waiting (a long load holds the database) skips.
+        if (busy) return;
+        busy = true;
+        running = step()
+          .catch((err) => opts.onError?.(err, "(listing tables)"))
+          .finally(() => {
+            busy = false;
+          });
       }, tickMs);
       timer.unref();
     },
