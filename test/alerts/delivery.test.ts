@@ -155,7 +155,10 @@ for (const target of dbTargets()) {
       expect(mails[0]).toContain("To: dan@example.vn");
       expect(mails[0]).toContain("Dengue cases rising");
 
-      const progress = (await sen.app.inject({ url: `/api/alerts/${id}/deliveries`, headers: auth(op1.token) })).json();
+      // A receiver sees its call before the sender has recorded the answer: wait for the records.
+      const deliveries = async () => (await sen.app.inject({ url: `/api/alerts/${id}/deliveries`, headers: auth(op1.token) })).json();
+      await expect.poll(async () => (await deliveries()).pending, { timeout: 10_000 }).toBe(0);
+      const progress = await deliveries();
       expect(progress).toMatchObject({ matched: 3, sent: 3, failed: 0, pending: 0, fanoutDone: true });
       expect(progress.byChannel).toEqual({ webpush: { sent: 1, failed: 0 }, email: { sent: 1, failed: 0 }, webhook: { sent: 1, failed: 0 } });
       expect((await sen.app.inject({ url: `/api/alerts/${id}/deliveries`, headers: auth(dan.token) })).statusCode).toBe(403);
