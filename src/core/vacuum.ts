@@ -23,7 +23,8 @@ export function embeddedVacuum(db: Db, opts: { tickMs?: number; onError?: (err: 
   const tickMs = opts.tickMs ?? 20_000;
   let pending: string[] = [];
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
+  /** The tick's VACUUM while it runs. */
+  let running: Promise<void> | undefined;
 
   /** Ordinary tables and materialized views, as quoted names (toast tables go with their table). */
   const tables = async () =>
@@ -51,15 +52,12 @@ export function embeddedVacuum(db: Db, opts: { tickMs?: number; onError?: (err: 
 
   return {
     start() {
-      let busy = false;
       timer ??= setInterval(() => {
         // A tick that finds the previous VACUUM still waiting (a long load holds the database) skips.
-        if (busy) return;
-        busy = true;
-        running = step()
+        running ??= step()
           .catch((err) => opts.onError?.(err, "(listing tables)"))
           .finally(() => {
-            busy = false;
+            running = undefined;
           });
       }, tickMs);
       timer.unref();

@@ -128,30 +128,31 @@ for (const target of dbTargets()) {
       expect(events[0].id).toBe(first + 1);
     });
 
-    it.runIf(target.name === "postgres")("reaches another Sen process on the same database", async () => {
-      const url = (await sen.services.db.one<{ db: string }>("SELECT current_database() AS db"))?.db;
-      const other = new URL(process.env.TEST_DATABASE_URL as string);
-      other.pathname = `/${url}`;
-      const db2 = await openDb({ url: other.toString(), poolSize: 2 });
-      const bus2 = eventBus(db2);
-      await bus2.start();
-      const seen: string[] = [];
-      bus2.subscribe((e) => seen.push((e.payload as { node: string }).node));
-      await sen.services.bus.publish("system.hello", { node: "from-node-1" });
-      await expect.poll(() => seen).toContain("from-node-1");
-      await bus2.stop();
-      await db2.close();
-    });
-
-    it.runIf(target.name === "postgres")("catches up on what was published while its LISTEN connection was down", async () => {
-      const name = (await sen.services.db.one<{ db: string }>("SELECT current_database() AS db"))?.db;
-      const url = new URL(process.env.TEST_DATABASE_URL as string);
-      url.pathname = `/${name}`;
-      const db2 = await openDb({ url: url.toString(), poolSize: 2 });
+    /** A second process's event bus on the same PostgreSQL database, noting each system.hello. */
+    async function otherNode() {
+      const db2 = await openDb({ url: sen.databaseUrl as string, poolSize: 2 });
       const bus2 = eventBus(db2);
       await bus2.start();
       const seen: string[] = [];
       bus2.subscribe((e) => e.topic === "system.hello" && seen.push((e.payload as { node: string }).node));
+      return {
+        seen,
+        async close() {
+          await bus2.stop();
+          await db2.close();
+        },
+      };
+    }
+
+    it.runIf(target.name === "postgres")("reaches another Sen process on the same database", async () => {
+      const { seen, close } = await otherNode();
+      await sen.services.bus.publish("system.hello", { node: "from-node-1" });
+      await expect.poll(() => seen).toContain("from-node-1");
+      await close();
+    });
+
+    it.runIf(target.name === "postgres")("catches up on what was published while its LISTEN connection was down", async () => {
+      const { seen, close } = await otherNode();
       try {
         await sen.services.bus.publish("system.hello", { node: "before" });
         await expect.poll(() => seen).toContain("before");
@@ -167,8 +168,7 @@ for (const target of dbTargets()) {
         await expect.poll(() => seen, { timeout: 10_000 }).toContain("after");
         expect(seen).toEqual(["before", "during", "during-2", "after"]);
       } finally {
-        await bus2.stop();
-        await db2.close();
+        await close();
       }
     });
   });

@@ -70,7 +70,7 @@ interface JobRow {
  * sent with the insert and delivered after commit; PostgreSQL folds repeats within a transaction.
  */
 const CHANNEL = "sen_jobs";
-const NOTIFY_QUEUE = `pg_notify('${CHANNEL}', $1::text)`;
+const NOTIFY_WORKERS = `pg_notify('${CHANNEL}', $1::text)`;
 
 /** Successes recorded per statement, and how long one waits for company. */
 const DONE_BATCH = 200;
@@ -115,7 +115,7 @@ export function jobQueue(db: Db) {
            INSERT INTO core.jobs (queue, key, payload, run_at, max_attempts)
            VALUES ($1, $2, $3, COALESCE($4, now()), $5)
            ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING id)
-         SELECT id, ${NOTIFY_QUEUE} FROM added`,
+         SELECT id, ${NOTIFY_WORKERS} FROM added`,
         [queue, opts.key ?? null, JSON.stringify(payload), opts.runAt ?? null, opts.maxAttempts ?? 8],
       );
       wakeAfterCommit(queue);
@@ -132,7 +132,7 @@ export function jobQueue(db: Db) {
              INSERT INTO core.jobs (queue, key, payload, max_attempts)
              SELECT $1, k, p::jsonb, $4 FROM unnest($2::text[], $3::text[]) AS t(k, p)
              ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING RETURNING id)
-           SELECT id, ${NOTIFY_QUEUE} FROM added`,
+           SELECT id, ${NOTIFY_WORKERS} FROM added`,
           [queue, chunk.map((c) => c.key ?? null), chunk.map((c) => JSON.stringify(c.payload)), opts.maxAttempts ?? 8],
         );
         added += rows.length;
