@@ -5,7 +5,7 @@
 //   3. a private Mosquitto with a do-nothing shared subscriber: the external ceiling
 //   4. Sen on PostgreSQL behind that Mosquitto (password file + ACL, shared subscription)
 // Measured: data points committed per second, publish → commit latency, and afterwards that every
-// acknowledged point is in iot.telemetry. The load generators are child processes (ingest-load.ts).
+// acknowledged point is stored (the iot.points view). The load generators are child processes (ingest-load.ts).
 import os from "node:os";
 import pg from "pg";
 import type { CommitSignal, FromLoader, LoaderDevice, LoaderResult, ToLoader } from "./ingest-load.ts";
@@ -652,7 +652,7 @@ async function runSenExternal(settings: Settings, ingest: IngestSettings, postgr
     const rows = new Map<string, Record<string, number>>();
     try {
       const r = await client.query<{ id: string; key: string; n: number }>(
-        `SELECT d.id, t.key, count(*)::int AS n FROM iot.telemetry t JOIN iot.devices d ON d.no = t.device_no
+        `SELECT d.id, t.key, count(*)::int AS n FROM iot.points t JOIN iot.devices d ON d.no = t.device_no
          WHERE d.profile_id = $1 GROUP BY 1, 2`,
         [PROFILE],
       );

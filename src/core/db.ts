@@ -45,13 +45,17 @@ export interface Db {
   /** Run multi-statement SQL without parameters (migrations only). */
   exec(sql: string): Promise<void>;
   /**
-   * COPY one block of rows in PostgreSQL's COPY text format into `table (columns)`, in the
-   * current transaction if there is one: `FROM STDIN` on a server, `FROM '/dev/blob'` on PGlite.
-   * The caller passes identifiers it has validated; the block is held in memory, so keep it small.
+   * COPY one block of rows in PostgreSQL's COPY text (or binary) format into `table (columns)`,
+   * in the current transaction if there is one: `FROM STDIN` on a server, `FROM '/dev/blob'` on
+   * PGlite. The caller passes identifiers it has validated; the block is held in memory, so keep
+   * it small.
    */
-  copyFrom(table: string, columns: string[], data: Buffer): Promise<void>;
+  copyFrom(table: string, columns: string[], data: Buffer, format?: CopyFormat): Promise<void>;
   close(): Promise<void>;
 }
+
+export type CopyFormat = "text" | "binary";
+const copyOptions = (format: CopyFormat) => (format === "binary" ? " WITH (FORMAT binary)" : "");
 
 export interface DbOptions {
   /** postgres://… for a server; undefined for embedded PGlite. */
@@ -73,7 +77,7 @@ abstract class BaseDb implements Db {
   abstract withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   abstract listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   abstract exec(sql: string): Promise<void>;
-  abstract copyFrom(table: string, columns: string[], data: Buffer): Promise<void>;
+  abstract copyFrom(table: string, columns: string[], data: Buffer, format?: CopyFormat): Promise<void>;
   abstract close(): Promise<void>;
 
   async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -139,13 +143,13 @@ class PgliteDb extends BaseDb {
     if (state) await (state.client as unknown as PGlite).exec(sql);
     else await this.pg.exec(sql);
   }
-  async copyFrom(table: string, columns: string[], data: Buffer): Promise<void> {
+  async copyFrom(table: string, columns: string[], data: Buffer, format: CopyFormat = "text"): Promise<void> {
     const client = (this.als.getStore()?.client ?? this.pg) as PGlite;
     // PGlite only calls arrayBuffer() on the blob: a Buffer that spans its whole ArrayBuffer is
     // handed over as is, since a copy per block is garbage that piles up faster than V8 collects it.
     const whole = data.byteOffset === 0 && data.buffer.byteLength === data.length && data.buffer instanceof ArrayBuffer;
     const blob = whole ? ({ arrayBuffer: async () => data.buffer } as Blob) : new Blob([data as Uint8Array<ArrayBuffer>]);
-    await client.query(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, [], { blob });
+    await client.query(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'${copyOptions(format)}`, [], { blob });
   }
   async close(): Promise<void> {
     await this.pg.close();
@@ -301,11 +305,11 @@ class PostgresDb extends BaseDb {
   async exec(sql: string): Promise<void> {
     await this.query(sql);
   }
-  async copyFrom(table: string, columns: string[], data: Buffer): Promise<void> {
+  async copyFrom(table: string, columns: string[], data: Buffer, format: CopyFormat = "text"): Promise<void> {
     const inTx = this.als.getStore()?.client as pg.PoolClient | undefined;
     const client = inTx ?? (await this.pool.connect());
     try {
-      const stream = client.query(copyFromStdin(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
+      const stream = client.query(copyFromStdin(`COPY ${table} (${columns.join(", ")}) FROM STDIN${copyOptions(format)}`));
       await new Promise<void>((resolve, reject) => {
         stream.once("error", reject);
         stream.once("finish", resolve);

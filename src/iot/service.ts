@@ -285,7 +285,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
     let failure: Error | undefined;
     try {
       await db.tx(async () => {
-        const inserted = await store.insertPoints(cols);
+        const inserted = await store.writePoints(cols);
         const { hour, day } = rollups(inserted);
         await store.addRollups("hour", hour);
         await store.addRollups("day", day);

@@ -91,24 +91,161 @@ function texts(a: readonly string[]): string {
   if (!/["\\]/.test(joined)) return `{"${joined}"}`;
   return `{${a.map((s) => `"${s.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 }
-/**
- * A plain batch as COPY text rows (device_no, key, ts, num). Keys are letters, digits, _ . -
- * (payload.ts); anything else (never expected) returns undefined and the batch goes by INSERT.
- */
-function copyRows(c: PointColumns): Buffer | undefined {
-  if (/[\t\n\r\\]/.test(c.key.join(""))) return undefined;
-  const lines: string[] = new Array(c.deviceNo.length);
-  let lastMs = Number.NaN;
-  let lastTs = "";
-  for (let i = 0; i < lines.length; i++) {
-    // A message's points share their ts: one ISO string per message, not per point.
-    if (c.ts[i] !== lastMs) {
-      lastMs = c.ts[i];
-      lastTs = new Date(lastMs).toISOString();
+/** Longest time one run of points covers (migrations/002_series.sql); reads rely on it. */
+const RUN_SPAN_MS = 3_600_000;
+/** The runs of device $1 (keys $2 or all) that may hold points in [$3, $4). */
+const RUNS_IN_WINDOW = `s.device_no = $1 AND ($2::text[] IS NULL OR s.key = ANY ($2))
+  AND s.first_ts >= $3::timestamptz - ${RUN_SPAN_MS} * interval '1 millisecond' AND s.first_ts < $4`;
+/** Every point of device $1 (keys $2 or all) in [$3, $4), from both tables. */
+const POINTS_IN_WINDOW = `(
+  SELECT device_no, key, ts, num, val, out_of_range FROM iot.telemetry
+  WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4
+  UNION ALL
+  SELECT s.device_no, s.key, p.ts, p.num, NULL::jsonb, false
+  FROM iot.series s CROSS JOIN LATERAL unnest(s.ts, s.num) AS p(ts, num)
+  WHERE ${RUNS_IN_WINDOW} AND p.ts >= $3 AND p.ts < $4
+) AS points`;
+
+/** A run of plain numeric points of one device and key, in time order, no ts twice. */
+interface Run {
+  deviceNo: number;
+  key: string;
+  ts: number[];
+  num: number[];
+}
+
+// PostgreSQL's binary COPY format: no text to parse, which is most of the cost of a row on the
+// embedded database. https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4
+const COPY_SIGNATURE = "PGCOPY\n\xff\r\n\0";
+const TIMESTAMPTZ_OID = 1184;
+const FLOAT8_OID = 701;
+/** Binary timestamps count microseconds from 2000-01-01 UTC. */
+const PG_EPOCH_MS = 946_684_800_000;
+const TWO_32 = 4_294_967_296;
+
+function putTimestamp(b: Buffer, o: number, ms: number): number {
+  const us = (ms - PG_EPOCH_MS) * 1000; // exact: below 2^53 for any date Sen accepts
+  const hi = Math.floor(us / TWO_32);
+  o = b.writeInt32BE(8, o);
+  o = b.writeInt32BE(hi, o);
+  return b.writeUInt32BE(us - hi * TWO_32, o);
+}
+/** A one-dimensional array without nulls: its length word, then the array header. */
+function putArrayHeader(b: Buffer, o: number, elementOid: number, n: number): number {
+  o = b.writeInt32BE(20 + 12 * n, o);
+  o = b.writeInt32BE(1, o); // dimensions
+  o = b.writeInt32BE(0, o); // no nulls
+  o = b.writeInt32BE(elementOid, o);
+  o = b.writeInt32BE(n, o);
+  return b.writeInt32BE(1, o); // lower bound
+}
+/** Runs as binary COPY rows (device_no, key, first_ts, last_ts, ts, num). */
+function runsCopy(runs: readonly Run[]): Buffer {
+  let size = 19 + 2;
+  for (const r of runs) size += 2 + 8 + 4 + Buffer.byteLength(r.key) + 24 + 2 * (24 + 12 * r.ts.length);
+  // Its own ArrayBuffer, so PGlite takes it without a copy (db.ts copyFrom).
+  const b = Buffer.allocUnsafeSlow(size);
+  let o = b.write(COPY_SIGNATURE, 0, "latin1");
+  o = b.writeInt32BE(0, o); // flags
+  o = b.writeInt32BE(0, o); // header extension
+  for (const r of runs) {
+    o = b.writeInt16BE(6, o);
+    o = b.writeInt32BE(4, o);
+    o = b.writeInt32BE(r.deviceNo, o);
+    const keyBytes = b.write(r.key, o + 4);
+    o = b.writeInt32BE(keyBytes, o) + keyBytes;
+    o = putTimestamp(b, o, r.ts[0]);
+    o = putTimestamp(b, o, r.ts[r.ts.length - 1]);
+    o = putArrayHeader(b, o, TIMESTAMPTZ_OID, r.ts.length);
+    for (const t of r.ts) o = putTimestamp(b, o, t);
+    o = putArrayHeader(b, o, FLOAT8_OID, r.num.length);
+    for (const v of r.num) {
+      o = b.writeInt32BE(8, o);
+      o = b.writeDoubleBE(v, o);
     }
-    lines[i] = `${c.deviceNo[i]}\t${c.key[i]}\t${lastTs}\t${c.num[i]}\n`;
   }
-  return Buffer.from(lines.join(""));
+  b.writeInt16BE(-1, o);
+  return b;
+}
+
+/** Point indexes of a batch by device and key, sorted by device, then key. */
+function byDeviceAndKey(c: PointColumns): Array<{ deviceNo: number; key: string; idx: number[] }> {
+  const groups = new Map<number, Map<string, number[]>>();
+  for (let i = 0; i < c.deviceNo.length; i++) {
+    let byKey = groups.get(c.deviceNo[i]);
+    if (!byKey) {
+      byKey = new Map();
+      groups.set(c.deviceNo[i], byKey);
+    }
+    const idx = byKey.get(c.key[i]);
+    if (idx) idx.push(i);
+    else byKey.set(c.key[i], [i]);
+  }
+  const out: Array<{ deviceNo: number; key: string; idx: number[] }> = [];
+  for (const [deviceNo, byKey] of groups) for (const [key, idx] of byKey) out.push({ deviceNo, key, idx });
+  return out.sort((x, y) => x.deviceNo - y.deviceNo || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+}
+
+/**
+ * The runs a group of points makes when every one of them is a plain number newer than `after`
+ * (the newest ts stored for its key); undefined when not, and the group takes the careful path.
+ * A ts given twice keeps its first value, as the careful path does.
+ */
+function runsOf(c: PointColumns, deviceNo: number, key: string, idx: number[], after: number): Run[] | undefined {
+  let ordered = true;
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j];
+    if (c.num[i] === null || c.outOfRange[i] || c.ts[i] <= after) return undefined;
+    if (j > 0 && c.ts[i] < c.ts[idx[j - 1]]) ordered = false;
+  }
+  if (!ordered) idx.sort((x, y) => c.ts[x] - c.ts[y]); // stable: equal ts keep arrival order
+  const runs: Run[] = [];
+  let run: Run | undefined;
+  for (const i of idx) {
+    const t = c.ts[i];
+    if (run && t === run.ts[run.ts.length - 1]) continue;
+    if (!run || t - run.ts[0] > RUN_SPAN_MS) {
+      run = { deviceNo, key, ts: [], num: [] };
+      runs.push(run);
+    }
+    run.ts.push(t);
+    run.num.push(c.num[i] as number);
+  }
+  return runs;
+}
+
+function pick(c: PointColumns, idx: readonly number[]): PointColumns {
+  return {
+    deviceNo: idx.map((i) => c.deviceNo[i]),
+    key: idx.map((i) => c.key[i]),
+    ts: idx.map((i) => c.ts[i]),
+    num: idx.map((i) => c.num[i]),
+    val: idx.map((i) => c.val[i]),
+    outOfRange: idx.map((i) => c.outOfRange[i]),
+  };
+}
+
+/** The points of some runs, followed by other points, as one set of columns. */
+function withRuns(runs: readonly Run[], rest: PointColumns): PointColumns {
+  const out: PointColumns = { deviceNo: [], key: [], ts: [], num: [], val: [], outOfRange: [] };
+  for (const r of runs)
+    for (let j = 0; j < r.ts.length; j++) {
+      out.deviceNo.push(r.deviceNo);
+      out.key.push(r.key);
+      out.ts.push(r.ts[j]);
+      out.num.push(r.num[j]);
+      out.val.push(null);
+      out.outOfRange.push(false);
+    }
+  for (let i = 0; i < rest.deviceNo.length; i++) {
+    out.deviceNo.push(rest.deviceNo[i]);
+    out.key.push(rest.key[i]);
+    out.ts.push(rest.ts[i]);
+    out.num.push(rest.num[i]);
+    out.val.push(rest.val[i]);
+    out.outOfRange.push(rest.outOfRange[i]);
+  }
+  return out;
 }
 
 /** All values numbers and none out of range: the text and flag columns need not travel. */
@@ -122,7 +259,30 @@ export type Agg = "avg" | "min" | "max" | "sum" | "count";
 export function iotStore(db: Db) {
   // On PGlite, COPY writes a plain batch in about half the time of INSERT … SELECT FROM unnest()
   // (the database runs in Sen's thread there); on PostgreSQL the two cost about the same.
-  const useCopy = db.driver === "pglite";
+  /** Points one by one into iot.telemetry, skipping those stored already; returns those stored. */
+  async function insertCarefully(c: PointColumns): Promise<PointColumns> {
+    const rows = await db.query<{ device_no: number; key: string; ts: Date; num: number | null; val: unknown; out_of_range: boolean }>(
+      `INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range)
+       SELECT d, k, t, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS x(d, k, ms, n, v, o)
+         CROSS JOIN LATERAL (SELECT ${MS_TO_TS} AS t) AS at
+       WHERE NOT EXISTS (
+         SELECT 1 FROM iot.series s
+         WHERE s.device_no = d AND s.key = k AND s.first_ts >= t - ${RUN_SPAN_MS} * interval '1 millisecond' AND s.first_ts <= t
+           AND s.last_ts >= t AND t = ANY (s.ts))
+       ON CONFLICT (device_no, key, ts) DO NOTHING
+       RETURNING device_no, key, ts, num, val, out_of_range`,
+      [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange],
+    );
+    return {
+      deviceNo: rows.map((r) => r.device_no),
+      key: rows.map((r) => r.key),
+      ts: rows.map((r) => new Date(r.ts).getTime()),
+      num: rows.map((r) => r.num),
+      val: rows.map((r) => (r.val === null ? null : JSON.stringify(r.val))),
+      outOfRange: rows.map((r) => r.out_of_range),
+    };
+  }
+
   return {
     // ---------- profiles
     upsertProfile: (p: ProfileRow) =>
@@ -217,42 +377,45 @@ export function iotStore(db: Db) {
 
     // ---------- telemetry
     /**
-     * Insert a batch of raw points. The fast path is one plain insert; only when a device sent a
-     * point twice (a retry after a lost PUBACK) does the batch go again skipping duplicates, and
-     * then the rows actually inserted are returned so rollups count each point once.
+     * Store a batch of points, each (device, key, ts) once, and return the points newly stored
+     * (so rollups count each point once). Plain numbers newer than everything stored for their
+     * key, the usual case, go in as runs (iot.series) by binary COPY. The rest (text and JSON,
+     * out-of-range values, late or repeated points) go row by row into iot.telemetry, skipping
+     * any point already stored in either table.
      */
-    async insertPoints(c: PointColumns): Promise<PointColumns> {
-      // Most batches are plain good numbers: then the text and flag columns need not travel.
-      const plain = allPlain(c);
-      const block = plain && useCopy ? copyRows(c) : undefined;
-      const params = () =>
-        plain ? [numbers(c.deviceNo), texts(c.key), numbers(c.ts), numbers(c.num as number[])] : [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange];
-      const input = plain
-        ? `SELECT d, k, ${MS_TO_TS}, n, NULL::jsonb, false FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[]) AS t(d, k, ms, n)`
-        : `SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)`;
+    async writePoints(c: PointColumns): Promise<PointColumns> {
+      const groups = byDeviceAndKey(c);
+      // Locking the keys' latest rows (in one order, so writers cannot deadlock) makes "newer
+      // than everything stored" hold against other writers too, here or in other Sen processes.
+      const newest = new Map<number, Map<string, number>>();
+      for (const r of await db.query<{ device_no: number; key: string; ms: number }>(
+        `SELECT l.device_no, l.key, (extract(epoch FROM l.ts) * 1000)::float8 AS ms
+         FROM iot.latest l JOIN unnest($1::int[], $2::text[]) AS p(d, k) ON l.device_no = p.d AND l.key = p.k
+         ORDER BY l.device_no, l.key FOR UPDATE OF l`,
+        [numbers(groups.map((g) => g.deviceNo)), texts(groups.map((g) => g.key))],
+      )) {
+        const byKey = newest.get(r.device_no) ?? new Map<string, number>();
+        newest.set(r.device_no, byKey.set(r.key, r.ms));
+      }
+      const runs: Run[] = [];
+      const careful: number[] = [];
+      for (const g of groups) {
+        const made = runsOf(c, g.deviceNo, g.key, g.idx, newest.get(g.deviceNo)?.get(g.key) ?? Number.NEGATIVE_INFINITY);
+        if (made) for (const r of made) runs.push(r);
+        else for (const i of g.idx) careful.push(i);
+      }
       await db.query("SAVEPOINT points");
       try {
-        if (block) await db.copyFrom("iot.telemetry", ["device_no", "key", "ts", "num"], block);
-        else await db.query(`INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}`, params());
+        if (runs.length) await db.copyFrom("iot.series", ["device_no", "key", "first_ts", "last_ts", "ts", "num"], runsCopy(runs), "binary");
+        const stored = careful.length ? await insertCarefully(pick(c, careful)) : pick(c, []);
         await db.query("RELEASE SAVEPOINT points");
-        return c;
+        return withRuns(runs, stored);
       } catch (err) {
+        // A key new to two writers at once (nothing to lock yet): both started a run at one ts.
         if ((err as { code?: string }).code !== "23505") throw err;
         await db.query("ROLLBACK TO SAVEPOINT points");
       }
-      const rows = await db.query<{ device_no: number; key: string; ts: Date; num: number | null; out_of_range: boolean }>(
-        `INSERT INTO iot.telemetry (device_no, key, ts, num, val, out_of_range) ${input}
-         ON CONFLICT (device_no, key, ts) DO NOTHING RETURNING device_no, key, ts, num, out_of_range`,
-        params(),
-      );
-      return {
-        deviceNo: rows.map((r) => r.device_no),
-        key: rows.map((r) => r.key),
-        ts: rows.map((r) => new Date(r.ts).getTime()),
-        num: rows.map((r) => r.num),
-        val: rows.map(() => null),
-        outOfRange: rows.map((r) => r.out_of_range),
-      };
+      return insertCarefully(c);
     },
 
     /** Add pre-aggregated buckets to an hourly or daily rollup. */
@@ -286,11 +449,7 @@ export function iotStore(db: Db) {
     allLatest: () => db.query<PointRow>("SELECT * FROM iot.latest"),
 
     history: (deviceNo: number, keys: string[] | null, from: Date, to: Date, limit: number) =>
-      db.query<PointRow>(
-        `SELECT * FROM iot.telemetry WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4
-         ORDER BY key, ts LIMIT $5`,
-        [deviceNo, keys, from, to, limit],
-      ),
+      db.query<PointRow>(`SELECT * FROM ${POINTS_IN_WINDOW} ORDER BY key, ts LIMIT $5`, [deviceNo, keys, from, to, limit]),
 
     /**
      * Aggregates per key and interval. Whole hours and days read the rollups (so a year of
@@ -315,18 +474,23 @@ export function iotStore(db: Db) {
            FROM ${source} WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND bucket >= $3 AND bucket < $4
            GROUP BY 1, 2 ORDER BY 1, 2`
         : `SELECT key, ${bucket("ts")} AS bucket, (${expr[agg][0]})::float8 AS value, count(num)::int AS n
-           FROM iot.telemetry WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4
-             AND num IS NOT NULL AND NOT out_of_range
+           FROM ${POINTS_IN_WINDOW} WHERE num IS NOT NULL AND NOT out_of_range
            GROUP BY 1, 2 ORDER BY 1, 2`;
       return db.query<{ key: string; bucket: Date; value: number | null; n: number }>(sql, [deviceNo, keys, from, to, intervalSeconds]);
     },
 
-    /** Drop raw points older than each profile's retention (rollups stay). */
-    applyRetention: () =>
-      db.query(
-        `DELETE FROM iot.telemetry t USING iot.devices d JOIN iot.profiles p ON p.id = d.profile_id
-         WHERE t.device_no = d.no AND t.ts < now() - make_interval(days => p.retention_days)`,
-      ),
+    /** Drop raw points older than each profile's retention (rollups stay; a run goes whole). */
+    async applyRetention() {
+      for (const [table, ts] of [
+        ["iot.telemetry", "t.ts"],
+        ["iot.series", "t.last_ts"],
+      ]) {
+        await db.query(
+          `DELETE FROM ${table} t USING iot.devices d JOIN iot.profiles p ON p.id = d.profile_id
+           WHERE t.device_no = d.no AND ${ts} < now() - make_interval(days => p.retention_days)`,
+        );
+      }
+    },
 
     // ---------- commands
     insertCommand: (c: { deviceId: string; method: string; params: unknown; twoWay: boolean; status: string; timeoutMs: number; createdBy: string }) =>

@@ -108,6 +108,94 @@ for (const target of dbTargets()) {
       }
     });
 
+    it("stores each point once whatever order and shape it comes in, and counts it once in the rollups", async () => {
+      const token = "MIXED-TOKEN-1";
+      // A profile that names no keys takes any value on any key.
+      const profile = await sen.app.inject({
+        method: "PUT",
+        url: "/api/device-profiles/any-values",
+        headers: auth(admin),
+        payload: { name: "Tự do", nameEn: "Free-form", type: "WaterLevelObserved", keys: {}, inactivityTimeoutSeconds: 600, retentionDays: 730, rules: [] },
+      });
+      expect(profile.statusCode, profile.body).toBeLessThan(300);
+      const created = await sen.app.inject({
+        method: "POST",
+        url: "/api/devices",
+        headers: auth(admin),
+        payload: { id: "mixed", name: "Trạm hỗn hợp", profileId: "any-values", accessToken: token, agency: "SXD" },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const t0 = start + 5 * 60_000 + 30_000; // between the minutes the other station used
+      const at = (i: number) => t0 + i * 60_000;
+      const send = async (points: Array<{ ts: number; values: Record<string, unknown> }>) => {
+        const res = await sen.app.inject({ method: "POST", url: `/api/v1/${token}/telemetry`, payload: points });
+        expect(res.statusCode, res.body).toBe(200);
+      };
+      await send([1, 2, 3, 4, 5].map((i) => ({ ts: at(i), values: { waterLevel: i } }))); // in order
+      await send([3, 5, 6].map((i) => ({ ts: at(i), values: { waterLevel: i === 6 ? 6 : 99 } }))); // two repeats, one new
+      await send([{ ts: at(0), values: { waterLevel: 0 } }]); // late
+      await send([{ ts: at(7), values: { waterLevel: "sensor fault" } }]); // text on a numeric key
+      await send([
+        { ts: at(9), values: { waterLevel: 9 } },
+        { ts: at(8), values: { waterLevel: 8 } },
+        { ts: at(9), values: { waterLevel: 99 } },
+      ]); // out of order within a message, and one ts twice: the first value stays
+      await send([{ ts: at(2), values: { waterLevel: 99 } }]); // a repeat of a point in the first run
+
+      const res = await sen.app.inject({ url: `/api/devices/mixed/telemetry?from=${iso(at(0))}&to=${iso(at(10))}`, headers: auth(admin) });
+      const points = res.json().waterLevel;
+      expect(points.map((p: { ts: string }) => p.ts)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => iso(at(i))));
+      expect(points.map((p: { value: unknown }) => p.value)).toEqual([0, 1, 2, 3, 4, 5, 6, "sensor fault", 8, 9]);
+      const stored = await sen.services.db.one<{ n: number }>(
+        "SELECT count(*)::int AS n FROM iot.points p JOIN iot.devices d ON d.no = p.device_no WHERE d.id = 'mixed'",
+      );
+      expect(stored.n).toBe(10);
+      // Rollups (whole hours) and raw points (minutes) agree: nine numbers, summing to 38.
+      const total = async (interval: string, agg: string) => {
+        const r = await sen.app.inject({
+          url: `/api/devices/mixed/telemetry?keys=waterLevel&from=${iso(at(0) - HOUR)}&to=${iso(at(10) + HOUR)}&interval=${interval}&agg=${agg}`,
+          headers: auth(admin),
+        });
+        expect(r.statusCode, r.body).toBe(200);
+        return r.json().waterLevel.reduce((s: number, b: { value: number }) => s + b.value, 0);
+      };
+      for (const interval of ["1h", "1m"]) {
+        expect(await total(interval, "count"), interval).toBe(9);
+        expect(await total(interval, "sum"), interval).toBe(38);
+      }
+    });
+
+    it("drops raw points past the profile's retention, keeping the rollups", async () => {
+      const profile = await sen.app.inject({
+        method: "PUT",
+        url: "/api/device-profiles/short-memory",
+        headers: auth(admin),
+        payload: { name: "Lưu ngắn", nameEn: "Short memory", type: "WaterLevelObserved", keys: {}, inactivityTimeoutSeconds: 600, retentionDays: 1, rules: [] },
+      });
+      expect(profile.statusCode, profile.body).toBeLessThan(300);
+      await sen.app.inject({
+        method: "POST",
+        url: "/api/devices",
+        headers: auth(admin),
+        payload: { id: "short", name: "Trạm lưu ngắn", profileId: "short-memory", accessToken: "SHORT-TOKEN-1", agency: "SXD" },
+      });
+      const old = end - 47 * HOUR; // two days ago: past a one-day retention
+      const points = [
+        ...[0, 1, 2].map((i) => ({ ts: old + i * 60_000, values: { level: i + 1 } })), // a run
+        { ts: old + 30_000, values: { level: "old text" } }, // a row
+        { ts: Date.now() - 60_000, values: { level: 7 } },
+      ];
+      for (const p of points) expect((await sen.app.inject({ method: "POST", url: "/api/v1/SHORT-TOKEN-1/telemetry", payload: [p] })).statusCode).toBe(200);
+      const read = async (qs: string) =>
+        (await sen.app.inject({ url: `/api/devices/short/telemetry?keys=level&from=${iso(old - HOUR)}&to=${iso(Date.now() + HOUR)}${qs}`, headers: auth(admin) })).json()
+          .level;
+      expect(await read("")).toHaveLength(5);
+      await sen.services.iot.applyRetention();
+      expect((await read("")).map((p: { value: unknown }) => p.value)).toEqual([7]);
+      const hourly = await read("&interval=1h&agg=sum");
+      expect(hourly.reduce((s: number, b: { value: number }) => s + b.value, 0)).toBe(1 + 2 + 3 + 7);
+    });
+
     it("imports devices from CSV, all or nothing", async () => {
       const csv =
         "id,name,type,profileId,lat,lon,agency,accessToken\ntrap-1,Bẫy đèn Tháp Mười,,pest-trap,10.55,105.85,SNNMT,TRAP-ONE-TOKEN\ntrap-2,Bẫy đèn Cao Lãnh,,pest-trap,10.46,105.63,SNNMT,\n";
