@@ -524,8 +524,7 @@ describe.skipIf(!haveMosquitto || !process.env.TEST_DATABASE_URL)("two Sen nodes
     const db = a.sen.services.db;
     const count = async () =>
       Number(
-        (await db.one<{ n: number }>("SELECT count(*)::int AS n FROM iot.points t JOIN iot.devices d ON d.no = t.device_no WHERE d.id LIKE 'split-dev-%'"))
-          ?.n,
+        (await db.one<{ n: number }>("SELECT count(*)::int AS n FROM iot.points t JOIN iot.devices d ON d.no = t.device_no WHERE d.id LIKE 'split-dev-%'"))?.n,
       );
     await until("every message stored", async () => (await count()) === total, 10_000);
     await sleep(300);

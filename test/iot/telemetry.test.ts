@@ -187,8 +187,12 @@ for (const target of dbTargets()) {
       ];
       for (const p of points) expect((await sen.app.inject({ method: "POST", url: "/api/v1/SHORT-TOKEN-1/telemetry", payload: [p] })).statusCode).toBe(200);
       const read = async (qs: string) =>
-        (await sen.app.inject({ url: `/api/devices/short/telemetry?keys=level&from=${iso(old - HOUR)}&to=${iso(Date.now() + HOUR)}${qs}`, headers: auth(admin) })).json()
-          .level;
+        (
+          await sen.app.inject({
+            url: `/api/devices/short/telemetry?keys=level&from=${iso(old - HOUR)}&to=${iso(Date.now() + HOUR)}${qs}`,
+            headers: auth(admin),
+          })
+        ).json().level;
       expect(await read("")).toHaveLength(5);
       await sen.services.iot.applyRetention();
       expect((await read("")).map((p: { value: unknown }) => p.value)).toEqual([7]);
