@@ -1,7 +1,7 @@
 // IoT devices as NGSI-LD entities. Each device is projected into the entity table as an entity
 // of its profile's Smart Data Models type (urn:ngsi-ld:WaterLevelObserved:wl-tan-chau), with its
 // latest values as Properties carrying observedAt and unitCode. The projection is refreshed from
-// iot's committed-points hook (coalesced per tick) and on device changes, so q, geo-queries and
+// iot's committed-points hook (coalesced, at most every REFRESH_MS) and on device changes, so q, geo-queries and
 // subscriptions treat stations like any other entity. Their history is the telemetry store.
 import type { CachedDevice, IotService } from "../iot/index.ts";
 import type { Db } from "../core/db.ts";
@@ -79,10 +79,18 @@ export function buildDeviceEntity(d: CachedDevice, before: StoredEntity | undefi
   };
 }
 
+/**
+ * Device entities are refreshed at most this often. Under heavy ingest one write then covers
+ * many telemetry batches (each entity write is several statements and a history row); a quiet
+ * station's entity is still refreshed at once.
+ */
+const REFRESH_MS = 500;
+
 export function deviceProjection(deps: { db: Db; iot: IotService; service: ContextService; logger?: { warn(o: object, m: string): void } }) {
   const { db, iot, service } = deps;
   const pending = new Map<string, Set<string>>();
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
+  let lastFlush = 0;
   let running: Promise<void> = Promise.resolve();
 
   async function write(devices: CachedDevice[], touched: (d: CachedDevice, e: StoredEntity) => Set<string>): Promise<void> {
@@ -103,7 +111,9 @@ export function deviceProjection(deps: { db: Db; iot: IotService; service: Conte
   }
 
   function flush() {
-    scheduled = false;
+    clearTimeout(timer);
+    timer = undefined;
+    lastFlush = Date.now();
     const batch = new Map(pending);
     pending.clear();
     running = running
@@ -122,10 +132,7 @@ export function deviceProjection(deps: { db: Db; iot: IotService; service: Conte
       const set = pending.get(deviceId) ?? new Set();
       for (const k of keys) set.add(k);
       pending.set(deviceId, set);
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
+      if (!timer) timer = setTimeout(flush, Math.max(0, lastFlush + REFRESH_MS - Date.now()));
     },
     /** Project every device (start-up) and drop projections of devices that are gone. */
     async syncAll(): Promise<void> {
@@ -167,7 +174,7 @@ export function deviceProjection(deps: { db: Db; iot: IotService; service: Conte
     },
     /** Wait until queued projections are written (tests, shutdown). */
     async settle(): Promise<void> {
-      if (scheduled) flush();
+      if (timer) flush();
       await running;
     },
   };

@@ -286,9 +286,7 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
     try {
       await db.tx(async () => {
         const inserted = await store.writePoints(cols);
-        const { hour, day } = rollups(inserted);
-        await store.addRollups("hour", hour);
-        await store.addRollups("day", day);
+        await store.addHourlyRollups(hourlyRollups(inserted));
         await store.setLatest(newest(cols));
       });
     } catch (err) {
@@ -720,28 +718,25 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
 }
 
 const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
-// Vietnam keeps UTC+7 all year (no daylight saving), so its days start at 17:00 UTC.
-const VN_OFFSET_MS = 7 * HOUR_MS;
 
 type Buckets = { deviceNo: number[]; key: string[]; bucket: number[]; n: number[]; sum: number[]; min: number[]; max: number[] };
 
 type Bucket = { d: number; k: string; b: number; n: number; sum: number; min: number; max: number };
 
 /**
- * Hourly and daily sums of a batch's good numeric points, so rollups cost a few rows per batch.
- * Rows come sorted by device, key and bucket: concurrent batches then lock rollup rows in the
- * same order and cannot deadlock.
+ * Hourly sums of a batch's good numeric points, so rollups cost a few rows per batch (days are
+ * summed from hours when read). Rows come sorted by device, key and bucket: concurrent batches
+ * then lock rollup rows in the same order and cannot deadlock.
  */
-export function rollups(c: PointColumns): { hour: Buckets; day: Buckets } {
-  const acc = (size: number, offset: number) => {
+export function hourlyRollups(c: PointColumns): Buckets {
+  const acc = (size: number) => {
     // device → key → its buckets (almost always one per batch); no string built per point.
     const m = new Map<number, Map<string, Bucket[]>>();
     const all: Bucket[] = [];
     for (let i = 0; i < c.deviceNo.length; i++) {
       const v = c.num[i];
       if (v === null || c.outOfRange[i]) continue;
-      const b = Math.floor((c.ts[i] + offset) / size) * size - offset;
+      const b = Math.floor(c.ts[i] / size) * size;
       const d = c.deviceNo[i];
       const k = c.key[i];
       let byKey = m.get(d);
@@ -784,7 +779,7 @@ export function rollups(c: PointColumns): { hour: Buckets; day: Buckets } {
     }
     return out;
   };
-  return { hour: acc(HOUR_MS, 0), day: acc(DAY_MS, VN_OFFSET_MS) };
+  return acc(HOUR_MS);
 }
 
 /** The newest point per device and key of a batch, sorted by device and key (see rollups). */

@@ -187,15 +187,15 @@ function byDeviceAndKey(c: PointColumns): Array<{ deviceNo: number; key: string;
 }
 
 /**
- * The runs a group of points makes when every one of them is a plain number newer than `after`
- * (the newest ts stored for its key); undefined when not, and the group takes the careful path.
- * A ts given twice keeps its first value, as the careful path does.
+ * The runs a group of points (all newer than what is stored for their key) makes when every one
+ * of them is a plain number; undefined when not, and the group takes the careful path. A ts
+ * given twice keeps its first value, as the careful path does.
  */
-function runsOf(c: PointColumns, deviceNo: number, key: string, idx: number[], after: number): Run[] | undefined {
+function runsOf(c: PointColumns, deviceNo: number, key: string, idx: number[]): Run[] | undefined {
   let ordered = true;
   for (let j = 0; j < idx.length; j++) {
     const i = idx[j];
-    if (c.num[i] === null || c.outOfRange[i] || c.ts[i] <= after) return undefined;
+    if (c.num[i] === null || c.outOfRange[i]) return undefined;
     if (j > 0 && c.ts[i] < c.ts[idx[j - 1]]) ordered = false;
   }
   if (!ordered) idx.sort((x, y) => c.ts[x] - c.ts[y]); // stable: equal ts keep arrival order
@@ -385,25 +385,32 @@ export function iotStore(db: Db) {
      */
     async writePoints(c: PointColumns): Promise<PointColumns> {
       const groups = byDeviceAndKey(c);
-      // Locking the keys' latest rows (in one order, so writers cannot deadlock) makes "newer
-      // than everything stored" hold against other writers too, here or in other Sen processes.
-      const newest = new Map<number, Map<string, number>>();
-      for (const r of await db.query<{ device_no: number; key: string; ms: number }>(
-        `SELECT l.device_no, l.key, (extract(epoch FROM l.ts) * 1000)::float8 AS ms
-         FROM iot.latest l JOIN unnest($1::int[], $2::text[]) AS p(d, k) ON l.device_no = p.d AND l.key = p.k
-         ORDER BY l.device_no, l.key FOR UPDATE OF l`,
-        [numbers(groups.map((g) => g.deviceNo)), texts(groups.map((g) => g.key))],
-      )) {
-        const byKey = newest.get(r.device_no) ?? new Map<string, number>();
-        newest.set(r.device_no, byKey.set(r.key, r.ms));
-      }
+      const earliest = groups.map((g) => {
+        let min = c.ts[g.idx[0]];
+        for (const i of g.idx) if (c.ts[i] < min) min = c.ts[i];
+        return min;
+      });
+      // Lock the keys' latest rows (in one order, so writers cannot deadlock), then learn which
+      // keys already hold a point as new as this batch's earliest: only those take the careful
+      // path. The lock makes this hold against other writers too, here or in other Sen processes.
+      // Only those few rows come back: reading a row back costs more than locking it on PGlite.
+      const stale = new Set<number>();
+      for (const r of await db.query<{ i: number }>(
+        `WITH locked AS MATERIALIZED (
+           SELECT p.i, l.ts, p.ms FROM iot.latest l
+             JOIN unnest($1::int[], $2::text[], $3::float8[]) WITH ORDINALITY AS p(d, k, ms, i) ON l.device_no = p.d AND l.key = p.k
+           ORDER BY l.device_no, l.key FOR UPDATE OF l)
+         SELECT i::int FROM locked WHERE ts >= ${MS_TO_TS}`,
+        [numbers(groups.map((g) => g.deviceNo)), texts(groups.map((g) => g.key)), numbers(earliest)],
+      ))
+        stale.add(r.i - 1);
       const runs: Run[] = [];
       const careful: number[] = [];
-      for (const g of groups) {
-        const made = runsOf(c, g.deviceNo, g.key, g.idx, newest.get(g.deviceNo)?.get(g.key) ?? Number.NEGATIVE_INFINITY);
+      groups.forEach((g, n) => {
+        const made = stale.has(n) ? undefined : runsOf(c, g.deviceNo, g.key, g.idx);
         if (made) for (const r of made) runs.push(r);
         else for (const i of g.idx) careful.push(i);
-      }
+      });
       await db.query("SAVEPOINT points");
       try {
         if (runs.length) await db.copyFrom("iot.series", ["device_no", "key", "first_ts", "last_ts", "ts", "num"], runsCopy(runs), "binary");
@@ -418,10 +425,10 @@ export function iotStore(db: Db) {
       return insertCarefully(c);
     },
 
-    /** Add pre-aggregated buckets to an hourly or daily rollup. */
-    addRollups: (table: "hour" | "day", r: { deviceNo: number[]; key: string[]; bucket: number[]; n: number[]; sum: number[]; min: number[]; max: number[] }) =>
+    /** Add pre-aggregated hourly buckets to the rollup. */
+    addHourlyRollups: (r: { deviceNo: number[]; key: string[]; bucket: number[]; n: number[]; sum: number[]; min: number[]; max: number[] }) =>
       db.query(
-        `INSERT INTO iot.rollup_${table === "hour" ? "hour" : "day"} AS r (device_no, key, bucket, n, sum, min, max)
+        `INSERT INTO iot.rollup_hour AS r (device_no, key, bucket, n, sum, min, max)
          SELECT d, k, ${MS_TO_TS}, n, s, lo, hi FROM unnest($1::int[], $2::text[], $3::float8[], $4::int[], $5::float8[], $6::float8[], $7::float8[]) AS t(d, k, ms, n, s, lo, hi)
          ON CONFLICT (device_no, key, bucket) DO UPDATE
            SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`,
@@ -456,7 +463,8 @@ export function iotStore(db: Db) {
      * minute data is a few thousand rows), shorter intervals the raw points.
      */
     aggregate(deviceNo: number, keys: string[] | null, from: Date, to: Date, intervalSeconds: number, agg: Agg) {
-      const source = intervalSeconds % 86_400 === 0 ? "iot.rollup_day" : intervalSeconds % 3_600 === 0 ? "iot.rollup_hour" : null;
+      // Vietnam's days are whole UTC hours (UTC+7 all year), so days are sums of hourly rollups.
+      const source = intervalSeconds % 3_600 === 0 ? "iot.rollup_hour" : null;
       const expr: Record<Agg, [string, string]> = {
         avg: ["avg(num)", "sum(sum) / nullif(sum(n), 0)"],
         min: ["min(num)", "min(min)"],

@@ -149,7 +149,7 @@ for (const target of dbTargets()) {
       const stored = await sen.services.db.one<{ n: number }>(
         "SELECT count(*)::int AS n FROM iot.points p JOIN iot.devices d ON d.no = p.device_no WHERE d.id = 'mixed'",
       );
-      expect(stored.n).toBe(10);
+      expect(stored?.n).toBe(10);
       // Rollups (whole hours) and raw points (minutes) agree: nine numbers, summing to 38.
       const total = async (interval: string, agg: string) => {
         const r = await sen.app.inject({
