@@ -257,8 +257,7 @@ const allPlain = (c: PointColumns) => {
 export type Agg = "avg" | "min" | "max" | "sum" | "count";
 
 export function iotStore(db: Db) {
-  // On PGlite, COPY writes a plain batch in about half the time of INSERT … SELECT FROM unnest()
-  // (the database runs in Sen's thread there); on PostgreSQL the two cost about the same.
+  const lockRows = db.driver === "pglite" ? "" : "FOR UPDATE OF l";
   /** Points one by one into iot.telemetry, skipping those stored already; returns those stored. */
   async function insertCarefully(c: PointColumns): Promise<PointColumns> {
     const rows = await db.query<{ device_no: number; key: string; ts: Date; num: number | null; val: unknown; out_of_range: boolean }>(
@@ -393,13 +392,14 @@ export function iotStore(db: Db) {
       // Lock the keys' latest rows (in one order, so writers cannot deadlock), then learn which
       // keys already hold a point as new as this batch's earliest: only those take the careful
       // path. The lock makes this hold against other writers too, here or in other Sen processes.
-      // Only those few rows come back: reading a row back costs more than locking it on PGlite.
+      // PGlite runs one transaction at a time, so there it locks nothing out and is left off (a
+      // row lock is a write, in WebAssembly on Sen's thread). Only the few stale keys come back.
       const stale = new Set<number>();
       for (const r of await db.query<{ i: number }>(
         `WITH locked AS MATERIALIZED (
            SELECT p.i, l.ts, p.ms FROM iot.latest l
              JOIN unnest($1::int[], $2::text[], $3::float8[]) WITH ORDINALITY AS p(d, k, ms, i) ON l.device_no = p.d AND l.key = p.k
-           ORDER BY l.device_no, l.key FOR UPDATE OF l)
+           ORDER BY l.device_no, l.key ${lockRows})
          SELECT i::int FROM locked WHERE ts >= ${MS_TO_TS}`,
         [numbers(groups.map((g) => g.deviceNo)), texts(groups.map((g) => g.key)), numbers(earliest)],
       ))
