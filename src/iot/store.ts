@@ -96,6 +96,22 @@ const RUN_SPAN_MS = 3_600_000;
 /** The runs of device $1 (keys $2 or all) that may hold points in [$3, $4). */
 const RUNS_IN_WINDOW = `s.device_no = $1 AND ($2::text[] IS NULL OR s.key = ANY ($2))
   AND s.first_ts >= $3::timestamptz - ${RUN_SPAN_MS} * interval '1 millisecond' AND s.first_ts < $4`;
+/**
+ * The first $5 points of device $1 per key (keys $2 or all) in [$3, $4), from both tables. Runs
+ * are unnested only until their points reach $5 per key (a run's points all fall in the window
+ * once it starts inside it), so a year-long window does not unnest a year of runs for 10,000 rows.
+ */
+const FIRST_POINTS_IN_WINDOW = `(
+  SELECT device_no, key, ts, num, val, out_of_range FROM iot.telemetry
+  WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4
+  UNION ALL
+  SELECT s.device_no, s.key, p.ts, p.num, NULL::jsonb, false
+  FROM (
+    SELECT s.*, sum(CASE WHEN s.first_ts >= $3 THEN cardinality(s.ts) ELSE 0 END) OVER (PARTITION BY s.key ORDER BY s.first_ts) AS upto
+    FROM iot.series s WHERE ${RUNS_IN_WINDOW}
+  ) AS s CROSS JOIN LATERAL unnest(s.ts, s.num) AS p(ts, num)
+  WHERE (s.first_ts < $3 OR s.upto - cardinality(s.ts) < $5) AND p.ts >= $3 AND p.ts < $4
+) AS points`;
 /** Every point of device $1 (keys $2 or all) in [$3, $4), from both tables. */
 const POINTS_IN_WINDOW = `(
   SELECT device_no, key, ts, num, val, out_of_range FROM iot.telemetry
@@ -456,7 +472,7 @@ export function iotStore(db: Db) {
     allLatest: () => db.query<PointRow>("SELECT * FROM iot.latest"),
 
     history: (deviceNo: number, keys: string[] | null, from: Date, to: Date, limit: number) =>
-      db.query<PointRow>(`SELECT * FROM ${POINTS_IN_WINDOW} ORDER BY key, ts LIMIT $5`, [deviceNo, keys, from, to, limit]),
+      db.query<PointRow>(`SELECT * FROM ${FIRST_POINTS_IN_WINDOW} ORDER BY key, ts LIMIT $5`, [deviceNo, keys, from, to, limit]),
 
     /**
      * Aggregates per key and interval. Whole hours and days read the rollups (so a year of

@@ -52,6 +52,10 @@ for (const target of dbTargets()) {
       expect(pts[0]).toEqual({ ts: iso(start), value: value(start) });
       const all = (await q(`keys=waterLevel&from=${iso(start)}&to=${iso(end)}&limit=100000`)).json().waterLevel;
       expect(all).toHaveLength(48 * 60);
+      // A limit gives the first points in time order, across the stored runs (about an hour each).
+      const from = start + 30 * 60_000 + 1;
+      const first = (await q(`keys=waterLevel&from=${iso(from)}&to=${iso(end)}&limit=150`)).json().waterLevel;
+      expect(first.map((p: { ts: string }) => p.ts)).toEqual(Array.from({ length: 150 }, (_, i) => iso(start + (31 + i) * 60_000)));
     });
 
     it("aggregates by hour from the rollups exactly as from the raw points", async () => {
