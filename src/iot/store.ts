@@ -273,7 +273,11 @@ const allPlain = (c: PointColumns) => {
 export type Agg = "avg" | "min" | "max" | "sum" | "count";
 
 export function iotStore(db: Db) {
-  const lockRows = db.driver === "pglite" ? "" : "FOR UPDATE OF l";
+  // Other writers (transactions, Sen processes) exist only on a PostgreSQL server: PGlite runs one
+  // transaction at a time in this process, so there the row locks and the savepoint that guard
+  // against them are left off (each is a write or a statement in WebAssembly on Sen's thread).
+  const otherWriters = db.driver !== "pglite";
+  const lockRows = otherWriters ? "FOR UPDATE OF l" : "";
   /** Points one by one into iot.telemetry, skipping those stored already; returns those stored. */
   async function insertCarefully(c: PointColumns): Promise<PointColumns> {
     const rows = await db.query<{ device_no: number; key: string; ts: Date; num: number | null; val: unknown; out_of_range: boolean }>(
@@ -408,8 +412,7 @@ export function iotStore(db: Db) {
       // Lock the keys' latest rows (in one order, so writers cannot deadlock), then learn which
       // keys already hold a point as new as this batch's earliest: only those take the careful
       // path. The lock makes this hold against other writers too, here or in other Sen processes.
-      // PGlite runs one transaction at a time, so there it locks nothing out and is left off (a
-      // row lock is a write, in WebAssembly on Sen's thread). Only the few stale keys come back.
+      // Only the few stale keys come back.
       const stale = new Set<number>();
       for (const r of await db.query<{ i: number }>(
         `WITH locked AS MATERIALIZED (
@@ -427,12 +430,16 @@ export function iotStore(db: Db) {
         if (made) for (const r of made) runs.push(r);
         else for (const i of g.idx) careful.push(i);
       });
+      const write = async () => {
+        if (runs.length) await db.copyFrom("iot.series", ["device_no", "key", "first_ts", "last_ts", "ts", "num"], runsCopy(runs), "binary");
+        return withRuns(runs, careful.length ? await insertCarefully(pick(c, careful)) : pick(c, []));
+      };
+      if (!otherWriters) return write();
       await db.query("SAVEPOINT points");
       try {
-        if (runs.length) await db.copyFrom("iot.series", ["device_no", "key", "first_ts", "last_ts", "ts", "num"], runsCopy(runs), "binary");
-        const stored = careful.length ? await insertCarefully(pick(c, careful)) : pick(c, []);
+        const stored = await write();
         await db.query("RELEASE SAVEPOINT points");
-        return withRuns(runs, stored);
+        return stored;
       } catch (err) {
         // A key new to two writers at once (nothing to lock yet): both started a run at one ts.
         if ((err as { code?: string }).code !== "23505") throw err;
