@@ -114,6 +114,17 @@ export async function startEmbeddedBroker(
     },
   });
 
+  // Nothing a device publishes is passed on (authorizeForward refuses every delivery of it, and
+  // Sen has taken the message in authorizePublish, before the PUBACK). So the broker's routing of
+  // it (subscriber matching, offline queues, the retained store, where a device's retained
+  // messages would otherwise pile up) is skipped; Sen's own RPC requests are routed as usual.
+  const route = broker.publish.bind(broker) as (packet: unknown, client: unknown, done?: (err?: Error) => void) => void;
+  (broker as unknown as { publish: typeof route }).publish = (packet, client, done) => {
+    if (typeof client === "function") return route(packet, null, client as (err?: Error) => void);
+    if ((client as DeviceClient | null)?.senDevice) return done?.();
+    route(packet, client, done);
+  };
+
   broker.on("client", (client: DeviceClient) => {
     stats.connections++;
     if (client.senDevice) {
