@@ -79,6 +79,9 @@ export async function startEmbeddedBroker(
       const device = client?.senDevice;
       if (!device) return done(new Error("not authenticated"));
       const topic = packet.topic;
+      // Nothing a device sends is passed on, so nothing it sends is kept as a retained message
+      // either (a device could otherwise fill the broker's memory with retained topics).
+      packet.retain = false;
       const ack = () => done(null);
       // A rejected message is still acknowledged (so a device does not resend poison forever),
       // counted on the device with its reason, and never forwarded.
@@ -113,17 +116,6 @@ export async function startEmbeddedBroker(
       return client.senDevice?.row.id === target ? packet : null;
     },
   });
-
-  // Nothing a device publishes is passed on (authorizeForward refuses every delivery of it, and
-  // Sen has taken the message in authorizePublish, before the PUBACK). So the broker's routing of
-  // it (subscriber matching, offline queues, the retained store, where a device's retained
-  // messages would otherwise pile up) is skipped; Sen's own RPC requests are routed as usual.
-  const route = broker.publish.bind(broker) as (packet: unknown, client: unknown, done?: (err?: Error) => void) => void;
-  (broker as unknown as { publish: typeof route }).publish = (packet, client, done) => {
-    if (typeof client === "function") return route(packet, null, client as (err?: Error) => void);
-    if ((client as DeviceClient | null)?.senDevice) return done?.();
-    route(packet, client, done);
-  };
 
   broker.on("client", (client: DeviceClient) => {
     stats.connections++;
