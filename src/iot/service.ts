@@ -7,7 +7,7 @@ import { badRequest, conflict, notFound, Problem } from "../core/errors.ts";
 import type { AuditService } from "../core/audit/service.ts";
 import type { EventBus, SenEvent, SenEvents } from "../core/events/bus.ts";
 import { PayloadError, attributesOf, parseJson, telemetryPoints } from "./payload.ts";
-import { type Agg, type DeviceRow, type PointColumns, type PointRow, type ProfileRow, iotStore } from "./store.ts";
+import { type Agg, type DeviceRow, type PointColumns, type PointRow, type ProfileRow, byDeviceAndKey, iotStore, pickPoints } from "./store.ts";
 import type { DeviceInfo, RuleSpec, TelemetryPoint, TelemetryValue } from "./types.ts";
 
 declare module "../core/events/bus.ts" {
@@ -784,28 +784,10 @@ export function hourlyRollups(c: PointColumns): Buckets {
 
 /** The newest point per device and key of a batch, sorted by device and key (see rollups). */
 function newest(c: PointColumns): PointColumns {
-  const best = new Map<number, Map<string, number>>();
-  for (let i = 0; i < c.deviceNo.length; i++) {
-    const d = c.deviceNo[i];
-    let byKey = best.get(d);
-    if (!byKey) {
-      byKey = new Map();
-      best.set(d, byKey);
-    }
-    const j = byKey.get(c.key[i]);
-    if (j === undefined || c.ts[j] <= c.ts[i]) byKey.set(c.key[i], i);
-  }
-  const idx: number[] = [];
-  for (const byKey of best.values()) for (const i of byKey.values()) idx.push(i);
-  idx.sort((x, y) => c.deviceNo[x] - c.deviceNo[y] || (c.key[x] < c.key[y] ? -1 : c.key[x] > c.key[y] ? 1 : 0));
-  return {
-    deviceNo: idx.map((i) => c.deviceNo[i]),
-    key: idx.map((i) => c.key[i]),
-    ts: idx.map((i) => c.ts[i]),
-    num: idx.map((i) => c.num[i]),
-    val: idx.map((i) => c.val[i]),
-    outOfRange: idx.map((i) => c.outOfRange[i]),
-  };
+  return pickPoints(
+    c,
+    byDeviceAndKey(c).map((g) => g.idx.reduce((best, i) => (c.ts[best] <= c.ts[i] ? i : best))),
+  );
 }
 
 function pointOut(r: PointRow): { ts: string; value: unknown; outOfRange?: true } {

@@ -184,8 +184,8 @@ function runsCopy(runs: readonly Run[]): Buffer {
   return b;
 }
 
-/** Point indexes of a batch by device and key, sorted by device, then key. */
-function byDeviceAndKey(c: PointColumns): Array<{ deviceNo: number; key: string; idx: number[] }> {
+/** Point indexes of a batch by device and key, in arrival order, sorted by device, then key. */
+export function byDeviceAndKey(c: PointColumns): Array<{ deviceNo: number; key: string; idx: number[] }> {
   const groups = new Map<number, Map<string, number[]>>();
   for (let i = 0; i < c.deviceNo.length; i++) {
     let byKey = groups.get(c.deviceNo[i]);
@@ -230,7 +230,8 @@ function runsOf(c: PointColumns, deviceNo: number, key: string, idx: number[]): 
   return runs;
 }
 
-function pick(c: PointColumns, idx: readonly number[]): PointColumns {
+/** The points at some indexes, as columns. */
+export function pickPoints(c: PointColumns, idx: readonly number[]): PointColumns {
   return {
     deviceNo: idx.map((i) => c.deviceNo[i]),
     key: idx.map((i) => c.key[i]),
@@ -432,7 +433,7 @@ export function iotStore(db: Db) {
       });
       const write = async () => {
         if (runs.length) await db.copyFrom("iot.series", ["device_no", "key", "first_ts", "last_ts", "ts", "num"], runsCopy(runs), "binary");
-        return withRuns(runs, careful.length ? await insertCarefully(pick(c, careful)) : pick(c, []));
+        return withRuns(runs, careful.length ? await insertCarefully(pickPoints(c, careful)) : pickPoints(c, []));
       };
       if (!otherWriters) return write();
       await db.query("SAVEPOINT points");

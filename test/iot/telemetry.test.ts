@@ -45,6 +45,16 @@ for (const target of dbTargets()) {
       return res;
     };
     const iso = (t: number) => new Date(t).toISOString();
+    /** A profile that names no keys, so it takes any value on any key. */
+    const freeFormProfile = async (id: string, retentionDays: number) => {
+      const res = await sen.app.inject({
+        method: "PUT",
+        url: `/api/device-profiles/${id}`,
+        headers: auth(admin),
+        payload: { name: "Tự do", nameEn: "Free-form", type: "WaterLevelObserved", keys: {}, inactivityTimeoutSeconds: 600, retentionDays, rules: [] },
+      });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+    };
 
     it("returns raw points in a range, each stored once", async () => {
       const pts = (await q(`keys=waterLevel&from=${iso(start)}&to=${iso(start + HOUR)}`)).json().waterLevel;
@@ -114,14 +124,7 @@ for (const target of dbTargets()) {
 
     it("stores each point once whatever order and shape it comes in, and counts it once in the rollups", async () => {
       const token = "MIXED-TOKEN-1";
-      // A profile that names no keys takes any value on any key.
-      const profile = await sen.app.inject({
-        method: "PUT",
-        url: "/api/device-profiles/any-values",
-        headers: auth(admin),
-        payload: { name: "Tự do", nameEn: "Free-form", type: "WaterLevelObserved", keys: {}, inactivityTimeoutSeconds: 600, retentionDays: 730, rules: [] },
-      });
-      expect(profile.statusCode, profile.body).toBeLessThan(300);
+      await freeFormProfile("any-values", 730);
       const created = await sen.app.inject({
         method: "POST",
         url: "/api/devices",
@@ -170,13 +173,7 @@ for (const target of dbTargets()) {
     });
 
     it("drops raw points past the profile's retention, keeping the rollups", async () => {
-      const profile = await sen.app.inject({
-        method: "PUT",
-        url: "/api/device-profiles/short-memory",
-        headers: auth(admin),
-        payload: { name: "Lưu ngắn", nameEn: "Short memory", type: "WaterLevelObserved", keys: {}, inactivityTimeoutSeconds: 600, retentionDays: 1, rules: [] },
-      });
-      expect(profile.statusCode, profile.body).toBeLessThan(300);
+      await freeFormProfile("short-memory", 1);
       await sen.app.inject({
         method: "POST",
         url: "/api/devices",
