@@ -64,7 +64,7 @@ export interface NewDevice {
   rules: RuleSpec[];
 }
 
-/** Columns of one batch of points, as parallel arrays (one unnest() insert per batch). */
+/** Columns of one batch of points, as parallel arrays. */
 export interface PointColumns {
   deviceNo: number[];
   key: string[];
@@ -96,14 +96,16 @@ const RUN_SPAN_MS = 3_600_000;
 /** The runs of device $1 (keys $2 or all) that may hold points in [$3, $4). */
 const RUNS_IN_WINDOW = `s.device_no = $1 AND ($2::text[] IS NULL OR s.key = ANY ($2))
   AND s.first_ts >= $3::timestamptz - ${RUN_SPAN_MS} * interval '1 millisecond' AND s.first_ts < $4`;
+/** The points of device $1 (keys $2 or all) in [$3, $4) stored as rows. */
+const ROWS_IN_WINDOW = `SELECT device_no, key, ts, num, val, out_of_range FROM iot.telemetry
+  WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4`;
 /**
  * The first $5 points of device $1 per key (keys $2 or all) in [$3, $4), from both tables. Runs
  * are unnested only until their points reach $5 per key (a run's points all fall in the window
  * once it starts inside it), so a year-long window does not unnest a year of runs for 10,000 rows.
  */
 const FIRST_POINTS_IN_WINDOW = `(
-  SELECT device_no, key, ts, num, val, out_of_range FROM iot.telemetry
-  WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4
+  ${ROWS_IN_WINDOW}
   UNION ALL
   SELECT s.device_no, s.key, p.ts, p.num, NULL::jsonb, false
   FROM (
@@ -114,8 +116,7 @@ const FIRST_POINTS_IN_WINDOW = `(
 ) AS points`;
 /** Every point of device $1 (keys $2 or all) in [$3, $4), from both tables. */
 const POINTS_IN_WINDOW = `(
-  SELECT device_no, key, ts, num, val, out_of_range FROM iot.telemetry
-  WHERE device_no = $1 AND ($2::text[] IS NULL OR key = ANY ($2)) AND ts >= $3 AND ts < $4
+  ${ROWS_IN_WINDOW}
   UNION ALL
   SELECT s.device_no, s.key, p.ts, p.num, NULL::jsonb, false
   FROM iot.series s CROSS JOIN LATERAL unnest(s.ts, s.num) AS p(ts, num)
