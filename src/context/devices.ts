@@ -1,8 +1,9 @@
 // IoT devices as NGSI-LD entities. Each device is projected into the entity table as an entity
 // of its profile's Smart Data Models type (urn:ngsi-ld:WaterLevelObserved:wl-tan-chau), with its
 // latest values as Properties carrying observedAt and unitCode. The projection is refreshed from
-// iot's committed-points hook (coalesced, at most every REFRESH_MS) and on device changes, so q, geo-queries and
-// subscriptions treat stations like any other entity. Their history is the telemetry store.
+// iot's committed-points hook (coalesced, at most every REFRESH_MS) and on device changes, so q,
+// geo-queries and subscriptions treat stations like any other entity. Their history is the
+// telemetry store.
 import type { CachedDevice, IotService } from "../iot/index.ts";
 import type { Db } from "../core/db.ts";
 import type { Attrs, Instance, StoredEntity } from "./entity.ts";

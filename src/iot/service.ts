@@ -7,7 +7,7 @@ import { badRequest, conflict, notFound, Problem } from "../core/errors.ts";
 import type { AuditService } from "../core/audit/service.ts";
 import type { EventBus, SenEvent, SenEvents } from "../core/events/bus.ts";
 import { PayloadError, attributesOf, parseJson, telemetryPoints } from "./payload.ts";
-import { type Agg, type DeviceRow, type PointColumns, type PointRow, type ProfileRow, byDeviceAndKey, iotStore, pickPoints } from "./store.ts";
+import { type Agg, type DeviceRow, type PointColumns, type PointRow, type ProfileRow, iotStore } from "./store.ts";
 import type { DeviceInfo, RuleSpec, TelemetryPoint, TelemetryValue } from "./types.ts";
 
 declare module "../core/events/bus.ts" {
@@ -287,7 +287,6 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
       await db.tx(async () => {
         const inserted = await store.writePoints(cols);
         await store.addHourlyRollups(hourlyRollups(inserted));
-        await store.setLatest(newest(cols));
       });
     } catch (err) {
       failure = err as Error;
@@ -729,65 +728,54 @@ type Bucket = { d: number; k: string; b: number; n: number; sum: number; min: nu
  * then lock rollup rows in the same order and cannot deadlock.
  */
 export function hourlyRollups(c: PointColumns): Buckets {
-  const acc = (size: number) => {
-    // device → key → its buckets (almost always one per batch); no string built per point.
-    const m = new Map<number, Map<string, Bucket[]>>();
-    const all: Bucket[] = [];
-    for (let i = 0; i < c.deviceNo.length; i++) {
-      const v = c.num[i];
-      if (v === null || c.outOfRange[i]) continue;
-      const b = Math.floor(c.ts[i] / size) * size;
-      const d = c.deviceNo[i];
-      const k = c.key[i];
-      let byKey = m.get(d);
-      if (!byKey) {
-        byKey = new Map();
-        m.set(d, byKey);
-      }
-      let list = byKey.get(k);
-      if (!list) {
-        list = [];
-        byKey.set(k, list);
-      }
-      let e: Bucket | undefined;
-      for (const x of list)
-        if (x.b === b) {
-          e = x;
-          break;
-        }
-      if (e) {
-        e.n++;
-        e.sum += v;
-        if (v < e.min) e.min = v;
-        if (v > e.max) e.max = v;
-      } else {
-        e = { d, k, b, n: 1, sum: v, min: v, max: v };
-        list.push(e);
-        all.push(e);
-      }
+  // device → key → its buckets (almost always one per batch); no string built per point.
+  const m = new Map<number, Map<string, Bucket[]>>();
+  const all: Bucket[] = [];
+  for (let i = 0; i < c.deviceNo.length; i++) {
+    const v = c.num[i];
+    if (v === null || c.outOfRange[i]) continue;
+    const b = Math.floor(c.ts[i] / HOUR_MS) * HOUR_MS;
+    const d = c.deviceNo[i];
+    const k = c.key[i];
+    let byKey = m.get(d);
+    if (!byKey) {
+      byKey = new Map();
+      m.set(d, byKey);
     }
-    all.sort((x, y) => x.d - y.d || (x.k < y.k ? -1 : x.k > y.k ? 1 : 0) || x.b - y.b);
-    const out: Buckets = { deviceNo: [], key: [], bucket: [], n: [], sum: [], min: [], max: [] };
-    for (const e of all) {
-      out.deviceNo.push(e.d);
-      out.key.push(e.k);
-      out.bucket.push(e.b);
-      out.n.push(e.n);
-      out.sum.push(e.sum);
-      out.min.push(e.min);
-      out.max.push(e.max);
+    let list = byKey.get(k);
+    if (!list) {
+      list = [];
+      byKey.set(k, list);
     }
-    return out;
-  };
-  return acc(HOUR_MS);
-}
-
-/** The newest point per device and key of a batch, sorted by device and key (see rollups). */
-function newest(c: PointColumns): PointColumns {
-  return pickPoints(
-    c,
-    byDeviceAndKey(c).map((g) => g.idx.reduce((best, i) => (c.ts[best] <= c.ts[i] ? i : best))),
-  );
+    let e: Bucket | undefined;
+    for (const x of list)
+      if (x.b === b) {
+        e = x;
+        break;
+      }
+    if (e) {
+      e.n++;
+      e.sum += v;
+      if (v < e.min) e.min = v;
+      if (v > e.max) e.max = v;
+    } else {
+      e = { d, k, b, n: 1, sum: v, min: v, max: v };
+      list.push(e);
+      all.push(e);
+    }
+  }
+  all.sort((x, y) => x.d - y.d || (x.k < y.k ? -1 : x.k > y.k ? 1 : 0) || x.b - y.b);
+  const out: Buckets = { deviceNo: [], key: [], bucket: [], n: [], sum: [], min: [], max: [] };
+  for (const e of all) {
+    out.deviceNo.push(e.d);
+    out.key.push(e.k);
+    out.bucket.push(e.b);
+    out.n.push(e.n);
+    out.sum.push(e.sum);
+    out.min.push(e.min);
+    out.max.push(e.max);
+  }
+  return out;
 }
 
 function pointOut(r: PointRow): { ts: string; value: unknown; outOfRange?: true } {

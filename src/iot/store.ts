@@ -186,7 +186,7 @@ function runsCopy(runs: readonly Run[]): Buffer {
 }
 
 /** Point indexes of a batch by device and key, in arrival order, sorted by device, then key. */
-export function byDeviceAndKey(c: PointColumns): Array<{ deviceNo: number; key: string; idx: number[] }> {
+function byDeviceAndKey(c: PointColumns): Array<{ deviceNo: number; key: string; idx: number[] }> {
   const groups = new Map<number, Map<string, number[]>>();
   for (let i = 0; i < c.deviceNo.length; i++) {
     let byKey = groups.get(c.deviceNo[i]);
@@ -232,7 +232,7 @@ function runsOf(c: PointColumns, deviceNo: number, key: string, idx: number[]): 
 }
 
 /** The points at some indexes, as columns. */
-export function pickPoints(c: PointColumns, idx: readonly number[]): PointColumns {
+function pickPoints(c: PointColumns, idx: readonly number[]): PointColumns {
   return {
     deviceNo: idx.map((i) => c.deviceNo[i]),
     key: idx.map((i) => c.key[i]),
@@ -302,6 +302,69 @@ export function iotStore(db: Db) {
       val: rows.map((r) => (r.val === null ? null : JSON.stringify(r.val))),
       outOfRange: rows.map((r) => r.out_of_range),
     };
+  }
+
+  /** Points as runs where they can be, else as rows (see writePoints); returns those stored. */
+  async function storePoints(c: PointColumns, groups: ReturnType<typeof byDeviceAndKey>): Promise<PointColumns> {
+    const earliest = groups.map((g) => {
+      let min = c.ts[g.idx[0]];
+      for (const i of g.idx) if (c.ts[i] < min) min = c.ts[i];
+      return min;
+    });
+    // Lock the keys' latest rows (in one order, so writers cannot deadlock), then learn which
+    // keys already hold a point as new as this batch's earliest: only those take the careful
+    // path. The lock makes this hold against other writers too, here or in other Sen processes.
+    // Only the few stale keys come back.
+    const stale = new Set<number>();
+    for (const r of await db.query<{ i: number }>(
+      `WITH locked AS MATERIALIZED (
+         SELECT p.i, l.ts, p.ms FROM iot.latest l
+           JOIN unnest($1::int[], $2::text[], $3::float8[]) WITH ORDINALITY AS p(d, k, ms, i) ON l.device_no = p.d AND l.key = p.k
+         ORDER BY l.device_no, l.key ${lockRows})
+       SELECT i::int FROM locked WHERE ts >= ${MS_TO_TS}`,
+      [numbers(groups.map((g) => g.deviceNo)), texts(groups.map((g) => g.key)), numbers(earliest)],
+    ))
+      stale.add(r.i - 1);
+    const runs: Run[] = [];
+    const careful: number[] = [];
+    groups.forEach((g, n) => {
+      const made = stale.has(n) ? undefined : runsOf(c, g.deviceNo, g.key, g.idx);
+      if (made) for (const r of made) runs.push(r);
+      else for (const i of g.idx) careful.push(i);
+    });
+    const write = async () => {
+      if (runs.length) await db.copyFrom("iot.series", ["device_no", "key", "first_ts", "last_ts", "ts", "num"], runsCopy(runs), "binary");
+      return withRuns(runs, careful.length ? await insertCarefully(pickPoints(c, careful)) : pickPoints(c, []));
+    };
+    if (!otherWriters) return write();
+    await db.query("SAVEPOINT points");
+    try {
+      const stored = await write();
+      await db.query("RELEASE SAVEPOINT points");
+      return stored;
+    } catch (err) {
+      // A key new to two writers at once (nothing to lock yet): both started a run at one ts.
+      if ((err as { code?: string }).code !== "23505") throw err;
+      await db.query("ROLLBACK TO SAVEPOINT points");
+    }
+    return insertCarefully(c);
+  }
+
+  /** Newest value per device and key (one row each; older arrivals never overwrite newer). */
+  function setLatest(c: PointColumns) {
+    const plain = allPlain(c);
+    return db.query(
+      `INSERT INTO iot.latest AS l (device_no, key, ts, num, val, out_of_range)
+       ${
+         plain
+           ? `SELECT d, k, ${MS_TO_TS}, n, NULL::jsonb, false FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[]) AS t(d, k, ms, n)`
+           : `SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)`
+       }
+       ON CONFLICT (device_no, key) DO UPDATE
+         SET ts = EXCLUDED.ts, num = EXCLUDED.num, val = EXCLUDED.val, out_of_range = EXCLUDED.out_of_range
+         WHERE l.ts <= EXCLUDED.ts`,
+      plain ? [numbers(c.deviceNo), texts(c.key), numbers(c.ts), numbers(c.num as number[])] : [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange],
+    );
   }
 
   return {
@@ -402,52 +465,19 @@ export function iotStore(db: Db) {
      * (so rollups count each point once). Plain numbers newer than everything stored for their
      * key, the usual case, go in as runs (iot.series) by binary COPY. The rest (text and JSON,
      * out-of-range values, late or repeated points) go row by row into iot.telemetry, skipping
-     * any point already stored in either table.
+     * any point already stored in either table. Then each key's latest value is brought up to date.
      */
     async writePoints(c: PointColumns): Promise<PointColumns> {
       const groups = byDeviceAndKey(c);
-      const earliest = groups.map((g) => {
-        let min = c.ts[g.idx[0]];
-        for (const i of g.idx) if (c.ts[i] < min) min = c.ts[i];
-        return min;
-      });
-      // Lock the keys' latest rows (in one order, so writers cannot deadlock), then learn which
-      // keys already hold a point as new as this batch's earliest: only those take the careful
-      // path. The lock makes this hold against other writers too, here or in other Sen processes.
-      // Only the few stale keys come back.
-      const stale = new Set<number>();
-      for (const r of await db.query<{ i: number }>(
-        `WITH locked AS MATERIALIZED (
-           SELECT p.i, l.ts, p.ms FROM iot.latest l
-             JOIN unnest($1::int[], $2::text[], $3::float8[]) WITH ORDINALITY AS p(d, k, ms, i) ON l.device_no = p.d AND l.key = p.k
-           ORDER BY l.device_no, l.key ${lockRows})
-         SELECT i::int FROM locked WHERE ts >= ${MS_TO_TS}`,
-        [numbers(groups.map((g) => g.deviceNo)), texts(groups.map((g) => g.key)), numbers(earliest)],
-      ))
-        stale.add(r.i - 1);
-      const runs: Run[] = [];
-      const careful: number[] = [];
-      groups.forEach((g, n) => {
-        const made = stale.has(n) ? undefined : runsOf(c, g.deviceNo, g.key, g.idx);
-        if (made) for (const r of made) runs.push(r);
-        else for (const i of g.idx) careful.push(i);
-      });
-      const write = async () => {
-        if (runs.length) await db.copyFrom("iot.series", ["device_no", "key", "first_ts", "last_ts", "ts", "num"], runsCopy(runs), "binary");
-        return withRuns(runs, careful.length ? await insertCarefully(pickPoints(c, careful)) : pickPoints(c, []));
-      };
-      if (!otherWriters) return write();
-      await db.query("SAVEPOINT points");
-      try {
-        const stored = await write();
-        await db.query("RELEASE SAVEPOINT points");
-        return stored;
-      } catch (err) {
-        // A key new to two writers at once (nothing to lock yet): both started a run at one ts.
-        if ((err as { code?: string }).code !== "23505") throw err;
-        await db.query("ROLLBACK TO SAVEPOINT points");
-      }
-      return insertCarefully(c);
+      // The newest point per device and key (the last given, for one ts twice), sorted by device and
+      // key as the groups are: concurrent batches then lock latest rows in one order.
+      const newest = pickPoints(
+        c,
+        groups.map((g) => g.idx.reduce((best, i) => (c.ts[best] <= c.ts[i] ? i : best))),
+      );
+      const stored = await storePoints(c, groups);
+      await setLatest(newest);
+      return stored;
     },
 
     /** Add pre-aggregated hourly buckets to the rollup. */
@@ -459,23 +489,6 @@ export function iotStore(db: Db) {
            SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max)`,
         [numbers(r.deviceNo), texts(r.key), numbers(r.bucket), numbers(r.n), numbers(r.sum), numbers(r.min), numbers(r.max)],
       ),
-
-    /** Newest value per device and key (one row each; older arrivals never overwrite newer). */
-    setLatest: (c: PointColumns) => {
-      const plain = allPlain(c);
-      return db.query(
-        `INSERT INTO iot.latest AS l (device_no, key, ts, num, val, out_of_range)
-         ${
-           plain
-             ? `SELECT d, k, ${MS_TO_TS}, n, NULL::jsonb, false FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[]) AS t(d, k, ms, n)`
-             : `SELECT d, k, ${MS_TO_TS}, n, v, o FROM unnest($1::int[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[], $6::bool[]) AS t(d, k, ms, n, v, o)`
-         }
-         ON CONFLICT (device_no, key) DO UPDATE
-           SET ts = EXCLUDED.ts, num = EXCLUDED.num, val = EXCLUDED.val, out_of_range = EXCLUDED.out_of_range
-           WHERE l.ts <= EXCLUDED.ts`,
-        plain ? [numbers(c.deviceNo), texts(c.key), numbers(c.ts), numbers(c.num as number[])] : [c.deviceNo, c.key, c.ts, c.num, c.val, c.outOfRange],
-      );
-    },
 
     latest: (deviceNo: number) => db.query<PointRow>("SELECT * FROM iot.latest WHERE device_no = $1 ORDER BY key", [deviceNo]),
     allLatest: () => db.query<PointRow>("SELECT * FROM iot.latest"),
