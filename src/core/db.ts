@@ -42,6 +42,8 @@ export interface Db {
    * `onConnection(true)` that it listens again (whatever was sent in between is lost).
    */
   listen(channel: string, onPayload: (payload: string) => void, onConnection?: (up: boolean) => void): Promise<() => Promise<void>>;
+  /** NOTIFY a channel from the current transaction: listeners get the payload after it commits. */
+  notify(channel: string, payload: string): Promise<void>;
   /** Run multi-statement SQL without parameters (migrations only). */
   exec(sql: string): Promise<void>;
   /**
@@ -76,6 +78,9 @@ abstract class BaseDb implements Db {
   protected abstract runTx<T>(fn: (client: Client) => Promise<T>): Promise<T>;
   abstract withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   abstract listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.query("SELECT pg_notify($1, $2)", [channel, payload]);
+  }
   abstract exec(sql: string): Promise<void>;
   abstract copyFrom(table: string, columns: string[], data: Buffer, format?: CopyFormat): Promise<void>;
   abstract close(): Promise<void>;
@@ -135,8 +140,23 @@ class PgliteDb extends BaseDb {
     this.lockChain = run.catch(() => undefined);
     return run;
   }
+  // PGlite belongs to this one process: a notification sent through Db.notify goes straight to
+  // the process's listeners at commit (a NOTIFY would be one more statement in WebAssembly on
+  // Sen's thread). NOTIFYs sent from SQL still arrive through PGlite's own LISTEN.
+  private readonly local = new Map<string, Set<(payload: string) => void>>();
   async listen(channel: string, onPayload: (payload: string) => void) {
-    return this.pg.listen(channel, onPayload);
+    const unlisten = await this.pg.listen(channel, onPayload);
+    const set = this.local.get(channel) ?? new Set();
+    this.local.set(channel, set.add(onPayload));
+    return async () => {
+      set.delete(onPayload);
+      await unlisten();
+    };
+  }
+  async notify(channel: string, payload: string): Promise<void> {
+    this.afterCommit(() => {
+      for (const onPayload of this.local.get(channel) ?? []) onPayload(payload);
+    });
   }
   async exec(sql: string): Promise<void> {
     const state = this.als.getStore();

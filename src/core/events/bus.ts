@@ -1,8 +1,6 @@
-// Typed events. publish() writes the event in the caller's transaction and sends NOTIFY, which
-// PostgreSQL delivers only after commit, to every Sen process on the database, this one included.
-// PGlite belongs to one process, so there the event is handed to that database's started buses
-// right after the commit instead (a NOTIFY would be one more statement in WebAssembly on Sen's
-// thread). Listeners therefore see committed changes only, exactly once per process.
+// Typed events. publish() writes the event in the caller's transaction and sends a notification,
+// which is delivered only after commit, to every Sen process on the database, this one included.
+// Listeners therefore see committed changes only, exactly once per process.
 import type { Db } from "../db.ts";
 
 /** Modules add their events by augmenting this interface (declaration merging). */
@@ -37,9 +35,6 @@ const REPLAY_PAGE = 1000;
 
 type Listener = (e: SenEvent) => void;
 
-/** PGlite: the started buses of each database, which get its events at commit, as by NOTIFY. */
-const startedOn = new WeakMap<Db, Set<Listener>>();
-
 export function eventBus(db: Db) {
   const listeners = new Set<Listener>();
   let unlisten: (() => Promise<void>) | undefined;
@@ -59,11 +54,6 @@ export function eventBus(db: Db) {
 
   const bus = {
     async start(): Promise<void> {
-      if (db.driver === "pglite") {
-        const buses = startedOn.get(db) ?? new Set();
-        startedOn.set(db, buses.add(deliver));
-        return;
-      }
       // Deliver in arrival order: a large event read back from the table must not be overtaken by
       // a small one behind it (SSE clients skip ids at or below the last they sent).
       let chain: Promise<void> = Promise.resolve();
@@ -105,31 +95,22 @@ export function eventBus(db: Db) {
     },
 
     async stop(): Promise<void> {
-      startedOn.get(db)?.delete(deliver);
       await unlisten?.();
     },
 
     /** Publish within the current transaction; delivered after it commits. */
     publish<T extends Topic>(topic: T, payload: SenEvents[T], audience: Audience = "staff"): Promise<number> {
       return db.tx(async () => {
-        const json = JSON.stringify(payload);
         const row = await db.one<{ id: number; at: Date }>("INSERT INTO core.events (topic, audience, payload) VALUES ($1, $2, $3) RETURNING id, at", [
           topic,
           audience,
-          json,
+          JSON.stringify(payload),
         ]);
         if (!row) throw new Error("event insert returned nothing");
         const event = rowToEvent({ id: row.id, topic, audience, payload, at: row.at });
-        if (db.driver === "pglite") {
-          // Each bus gets a copy, as a NOTIFY would give: what the publisher changes later is not the event.
-          db.afterCommit(() => {
-            for (const toBus of startedOn.get(db) ?? []) toBus({ ...event, payload: JSON.parse(json) });
-          });
-          return event.id;
-        }
         let msg = JSON.stringify(event);
         if (Buffer.byteLength(msg) > MAX_NOTIFY) msg = JSON.stringify({ id: event.id, ref: true });
-        await db.query("SELECT pg_notify($1, $2)", [CHANNEL, msg]);
+        await db.notify(CHANNEL, msg);
         return event.id;
       });
     },
