@@ -6,7 +6,7 @@
 // It runs on the embedded database, and on PostgreSQL when TEST_DATABASE_URL is set, each time on
 // a restarted server (the province already loaded), as an operator's server runs. Two bounds:
 // - what the upload adds to the server's resident memory (CATALOG_LARGE_GROWTH_MB, default 100).
-//   It does not depend on the file's size: the reader holds two 2 MB blocks of rows, whatever the file;
+//   It does not depend on the file's size: the reader holds two 512 KB blocks of rows, whatever the file;
 // - on PostgreSQL, the server's whole resident memory stays under CATALOG_LARGE_LIMIT_MB (300).
 //   The embedded database's own WebAssembly heap (~150 MB) puts that server above it before any upload.
 import { readFileSync } from "node:fs";

@@ -639,7 +639,7 @@ function Uploader({ resourceId, onDone, lang }: { resourceId: string; onDone: ()
         },
         () => {},
       );
-    }, 500);
+    }, 250);
     return () => clearInterval(timer);
   }, [stage]);
 
