@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import autocannon from "autocannon";
 import { mulberry32 } from "../src/iot/simulator.ts";
-import { type Benchmark, type LoadResult, type Measurement, type SenUnderTest, type Settings, load, sleep } from "./lib.ts";
+import { type Benchmark, type LoadResult, type Measurement, type SenUnderTest, type Settings, load, sleep, spreadClients } from "./lib.ts";
 
 const ENTITIES = Number(process.env.BENCH_CONTEXT_ENTITIES) || 100_000;
 const BATCH = 1000;
@@ -119,7 +119,10 @@ async function updates(sen: SenUnderTest, token: string, settings: Settings): Pr
   });
   const fire = (seconds: number, onResponse?: (status: number, ms: number) => void) =>
     new Promise<autocannon.Result>((resolve, reject) => {
-      const inst = autocannon({ url: sen.url, connections: settings.connections, duration: seconds, requests }, (err, r) => (err ? reject(err) : resolve(r)));
+      const inst = autocannon(
+        { url: sen.url, connections: settings.connections, duration: seconds, requests, setupClient: spreadClients(requests, settings.connections) },
+        (err, r) => (err ? reject(err) : resolve(r)),
+      );
       if (onResponse) inst.on("response", (_c, status, _b, ms) => onResponse(status, ms));
     });
   if (settings.warmupSeconds) await fire(settings.warmupSeconds);

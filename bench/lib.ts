@@ -345,6 +345,20 @@ function machineBusySeconds(): number {
   return ms / 1000;
 }
 
+/**
+ * autocannon starts every connection at the head of the request list, so without this they would
+ * walk it in step: all connections asking for the same entity at the same moment. Each connection
+ * starts at its own place instead, so the server sees a mix at every moment.
+ */
+export function spreadClients(requests: autocannon.Request[], connections: number): (client: autocannon.Client) => void {
+  const step = Math.max(1, Math.floor(requests.length / connections));
+  let nextClient = 0;
+  return (client) => {
+    const k = (nextClient++ * step) % requests.length;
+    if (k) client.setRequests([...requests.slice(k), ...requests.slice(0, k)]);
+  };
+}
+
 function fire(
   url: string,
   paths: string[],
@@ -353,8 +367,6 @@ function fire(
   onResponse?: (status: number, ms: number) => void,
 ): Promise<{ result: autocannon.Result; reqErrors: number }> {
   const requests: autocannon.Request[] = paths.map((p) => ({ method: "GET", path: p }));
-  const step = Math.max(1, Math.floor(requests.length / connections));
-  let nextClient = 0;
   let reqErrors = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -363,11 +375,7 @@ function fire(
         connections,
         duration: seconds,
         requests,
-        // Spread the connections over the list so the server sees a mix at every moment.
-        setupClient: (client) => {
-          const k = (nextClient++ * step) % requests.length;
-          if (k) client.setRequests([...requests.slice(k), ...requests.slice(0, k)]);
-        },
+        setupClient: spreadClients(requests, connections),
       },
       (err, result) => (err ? reject(err) : resolve({ result, reqErrors })),
     );

@@ -110,6 +110,9 @@ export interface SubscriptionRow {
   modified_at: Date;
 }
 
+/** Whether a write leaves an entity's types as they were. */
+export const sameTypes = (a: StoredEntity, b: StoredEntity) => a.types.length === b.types.length && a.types.every((t, i) => t === b.types[i]);
+
 export function contextStore(db: Db) {
   return {
     async get(tenant: string, id: string, forUpdate = false): Promise<StoredEntity | undefined> {
@@ -164,8 +167,7 @@ export function contextStore(db: Db) {
         for (const [k, v] of Object.entries(e.attrs)) if (before.attrs[k] !== v) p[k] = v;
         patch.push(JSON.stringify(p));
         removed.push(JSON.stringify(Object.keys(before.attrs).filter((k) => !(k in e.attrs))));
-        const sameTypes = e.types.length === before.types.length && e.types.every((t, i) => t === before.types[i]);
-        types.push(sameTypes ? null : JSON.stringify(e.types));
+        types.push(sameTypes(e, before) ? null : JSON.stringify(e.types));
         const locationChanged = e.attrs[LOCATION] !== before.attrs[LOCATION];
         setBox.push(locationChanged);
         boxes.push(locationChanged ? cube(bbox) : null);

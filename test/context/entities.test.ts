@@ -252,6 +252,26 @@ for (const target of dbTargets()) {
       expect((await call(sen, "GET", `/ngsi-ld/v1/entities/${ids[1]}`, { token: admin })).statusCode).toBe(404);
     });
 
+    it("refreshes the planner's statistics after many entities are created, not after attribute updates", async () => {
+      // Statistics only move when entities come, go or change type; an ANALYZE of a large table
+      // holds the embedded database for a noticeable moment, so updates must not keep asking for one.
+      const analyzed = async () =>
+        Number((await sen.services.db.one<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = 'context' AND relname = 'entities'"))?.n);
+      const ids = Array.from({ length: 5000 }, (_, i) => `urn:ngsi-ld:WaterObserved:stats-${i}`);
+      const batches = (body: (id: string) => unknown) => Array.from({ length: 5 }, (_, k) => ids.slice(k * 1000, (k + 1) * 1000).map(body));
+      const before = await analyzed();
+      for (const b of batches((id) => station(id, 1)))
+        expect((await call(sen, "POST", "/ngsi-ld/v1/entityOperations/create", { token: admin, body: b })).statusCode).toBe(201);
+      await expect.poll(analyzed, { timeout: 15_000, interval: 200 }).toBeGreaterThan(before);
+      const afterCreate = await analyzed();
+      for (const b of batches((id) => ({ id, type: "WaterObserved", waterLevel: { type: "Property", value: 2 } })))
+        expect((await call(sen, "POST", "/ngsi-ld/v1/entityOperations/update", { token: admin, body: b })).statusCode).toBe(204);
+      expect((await call(sen, "GET", `/ngsi-ld/v1/entities/${ids[4999]}`, { token: admin })).json().waterLevel.value).toBe(2);
+      // The refresh would have come two seconds after the 5,000th write.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await analyzed()).toBe(afterCreate);
+    });
+
     it("expands names with the @context given inline, by Link header, or registered — never fetched", async () => {
       const inline = {
         "@context": [{ level: "https://smartdatamodels.org/dataModel.Environment/waterLevel", Station: "https://smartdatamodels.org/Station" }],
