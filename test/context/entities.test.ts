@@ -256,7 +256,10 @@ for (const target of dbTargets()) {
       // Statistics only move when entities come, go or change type; an ANALYZE of a large table
       // holds the embedded database for a noticeable moment, so updates must not keep asking for one.
       const analyzed = async () =>
-        Number((await sen.services.db.one<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = 'context' AND relname = 'entities'"))?.n);
+        Number(
+          (await sen.services.db.one<{ n: string }>("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = 'context' AND relname = 'entities'"))
+            ?.n,
+        );
       const ids = Array.from({ length: 5000 }, (_, i) => `urn:ngsi-ld:WaterObserved:stats-${i}`);
       const batches = (body: (id: string) => unknown) => Array.from({ length: 5 }, (_, k) => ids.slice(k * 1000, (k + 1) * 1000).map(body));
       const before = await analyzed();
