@@ -114,17 +114,21 @@ export interface SubscriptionRow {
 export const sameTypes = (a: StoredEntity, b: StoredEntity) => a.types.length === b.types.length && a.types.every((t, i) => t === b.types[i]);
 
 export function contextStore(db: Db) {
+  // A write reads its entities under a row lock where other connections can write them meanwhile.
+  // PGlite has one connection and runs one transaction at a time, so there the lock guards nothing
+  // and costs a write to each row's page.
+  const lock = (forUpdate: boolean) => (forUpdate && db.driver !== "pglite" ? " FOR UPDATE" : "");
   return {
     async get(tenant: string, id: string, forUpdate = false): Promise<StoredEntity | undefined> {
       const r = await db.one<EntityRow>(
-        `SELECT id, types, attrs, origin, created_at, modified_at FROM context.entities WHERE tenant = $1 AND id = $2${forUpdate ? " FOR UPDATE" : ""}`,
+        `SELECT id, types, attrs, origin, created_at, modified_at FROM context.entities WHERE tenant = $1 AND id = $2${lock(forUpdate)}`,
         [tenant, id],
       );
       return r && toEntity(r);
     },
     async getMany(tenant: string, ids: string[], forUpdate = false): Promise<StoredEntity[]> {
       const rows = await db.query<EntityRow>(
-        `SELECT id, types, attrs, origin, created_at, modified_at FROM context.entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id${forUpdate ? " FOR UPDATE" : ""}`,
+        `SELECT id, types, attrs, origin, created_at, modified_at FROM context.entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id${lock(forUpdate)}`,
         [tenant, ids],
       );
       return rows.map(toEntity);
