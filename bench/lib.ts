@@ -532,6 +532,11 @@ export interface Measurement {
   result: LoadResult;
   /** Anything the reader must know about this figure. */
   notes?: string[];
+  /**
+   * The issue's own goal for this figure, when it sets one in absolute terms; it replaces the
+   * share of the ceiling as what ✓/✗ means. An empty object: no goal for this figure.
+   */
+  goal?: { minRps?: number; maxP99Ms?: number };
 }
 
 export interface Benchmark {

@@ -68,6 +68,8 @@ interface Row {
   ceilingRuns?: number[];
   /** Share of the ceiling's req/s, and latency as a multiple of the ceiling's (mean of the runs around it). */
   vsCeiling?: { rps: number; p50: number; p99: number; meetsGoal: boolean };
+  /** The benchmark's own goal for this figure (see Measurement.goal). */
+  goal?: Measurement["goal"];
   notes: string[];
 }
 
@@ -111,7 +113,19 @@ function measuredRow(benchmark: string, target: Target, m: Measurement): Row {
   const bad = problems(m.result);
   const other = m.result.otherCpuPercent ?? 0;
   const busy = other > BUSY_OTHER_CPU ? [`other processes used ${other}% of a core during the run: figures understated`] : [];
-  return { benchmark, endpoint: m.endpoint, target, status: bad.length ? "flagged" : "ok", result: m.result, notes: [...bad, ...busy, ...(m.notes ?? [])] };
+  const goal = m.goal && [
+    ...(m.goal.minRps ? [`goal ≥ ${fmtInt(m.goal.minRps)} req/s`] : []),
+    ...(m.goal.maxP99Ms ? [`goal p99 < ${fmtInt(m.goal.maxP99Ms)} ms`] : []),
+  ];
+  return {
+    benchmark,
+    endpoint: m.endpoint,
+    target,
+    status: bad.length ? "flagged" : "ok",
+    result: m.result,
+    goal: m.goal,
+    notes: [...bad, ...busy, ...(goal?.length ? [goal.join(", ")] : []), ...(m.notes ?? [])],
+  };
 }
 
 /** Rows for a benchmark that could not be measured on a target (one per endpoint). */
@@ -141,12 +155,14 @@ function benchmarkTable(rows: Row[]): string {
     const v = r.vsCeiling;
     const status = r.status === "ok" ? "ok" : r.status === "flagged" ? `FLAGGED: ${r.notes[0] ?? ""}` : `${r.status}`;
     if (!x) return [TARGET_LABEL[r.target], "–", "–", "–", "–", "–", "–", "–", status];
+    const g = r.goal;
+    const mark = (ok: boolean) => (ok ? " ✓" : " ✗");
     return [
       TARGET_LABEL[r.target],
-      fmtInt(x.rps),
-      r.target === "ceiling" ? "100%" : v ? `${Math.round(v.rps * 100)}% ${v.meetsGoal ? "✓" : "✗"}` : "n/a",
+      `${fmtInt(x.rps)}${g?.minRps ? mark(x.rps >= g.minRps) : ""}`,
+      r.target === "ceiling" ? "100%" : v ? `${Math.round(v.rps * 100)}%${g ? "" : mark(v.meetsGoal)}` : "n/a",
       `${fmtMs(x.latencyMs.p50)}${v && r.target !== "ceiling" ? ` (${fmtX(v.p50)})` : ""}`,
-      `${fmtMs(x.latencyMs.p99)}${v && r.target !== "ceiling" ? ` (${fmtX(v.p99)})` : ""}`,
+      `${fmtMs(x.latencyMs.p99)}${v && r.target !== "ceiling" ? ` (${fmtX(v.p99)})` : ""}${g?.maxP99Ms ? mark(x.latencyMs.p99 < g.maxP99Ms) : ""}`,
       fmtInt(x.non2xx),
       fmtInt(x.errors + x.timeouts),
       `${x.serverCpuPercent ?? "–"} / ${x.loaderCpuPercent} / ${x.otherCpuPercent ?? "–"}`,
@@ -194,7 +210,7 @@ function report(
   if (selected.length)
     out.push(
       "",
-      `req/s = 2xx responses per second; p50/p99 = latency of 2xx responses as the client sees it; "vs ceiling" = Sen's req/s as a share of the bare route's (goal ≥ ${GOAL * 100}%: ✓/✗), and (×n) = Sen's latency as a multiple of the bare route's; CPU % = CPU time during the measured run, in % of one core, of the server process / the load generator / everything else on the machine (should be near 0).`,
+      `req/s = 2xx responses per second; p50/p99 = latency of 2xx responses as the client sees it; "vs ceiling" = Sen's req/s as a share of the bare route's (goal ≥ ${GOAL * 100}%: ✓/✗, unless the figure has a goal of its own, listed under its table and marked on the req/s or p99 it sets), and (×n) = Sen's latency as a multiple of the bare route's; CPU % = CPU time during the measured run, in % of one core, of the server process / the load generator / everything else on the machine (should be near 0).`,
     );
   if (rows.some((r) => (r.result?.otherCpuPercent ?? 0) > BUSY_OTHER_CPU))
     out.push(`\n**The machine was busy with other work during at least one run (other CPU > ${BUSY_OTHER_CPU}% of a core): re-run on a quiet machine.**`);
