@@ -359,11 +359,11 @@ export function contextService(deps: ContextDeps) {
       // Not at once: the writes of requests whose bytes already arrived join this group first.
       // (PGlite runs in this thread: its statements never yield to the event loop, so without
       // this each request would have committed alone before the next one was even read.)
-      if (!writing && !flushScheduled) {
+      if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(() => {
           flushScheduled = false;
-          void flushWrites();
+          startGroups();
         });
       }
     });
@@ -396,29 +396,39 @@ export function contextService(deps: ContextDeps) {
     reject(err: unknown): void;
   }
   let writeQueue: QueuedWrite[] = [];
-  let writing = false;
   let flushScheduled = false;
+  // PGlite runs one transaction at a time. On a server the next group reads and writes while one
+  // commits, so the process does not sit idle through a commit's round trips.
+  const maxGroupsInFlight = db.driver === "postgres" ? 2 : 1;
+  let groupsInFlight = 0;
+  /** Entities written by the groups in flight: a later write of one waits for its group. */
+  const inFlight = new Set<string>();
 
-  async function flushWrites(): Promise<void> {
-    if (writing) return;
-    writing = true;
-    try {
-      while (writeQueue.length) {
-        const group: QueuedWrite[] = [];
-        const rest: QueuedWrite[] = [];
-        const seen = new Set<string>();
-        for (const w of writeQueue) {
-          const key = `${w.tenant}\u0000${w.id}`;
-          if (group.length < MAX_GROUP && !seen.has(key)) {
-            seen.add(key);
-            group.push(w);
-          } else rest.push(w);
-        }
-        writeQueue = rest;
-        await writeGroup(group);
+  function startGroups(): void {
+    while (groupsInFlight < maxGroupsInFlight && writeQueue.length) {
+      const group: QueuedWrite[] = [];
+      const rest: QueuedWrite[] = [];
+      const keys = new Set<string>();
+      for (const w of writeQueue) {
+        const key = `${w.tenant}\u0000${w.id}`;
+        if (group.length < MAX_GROUP && !keys.has(key) && !inFlight.has(key)) {
+          keys.add(key);
+          group.push(w);
+        } else rest.push(w);
       }
-    } finally {
-      writing = false;
+      if (!group.length) return;
+      writeQueue = rest;
+      for (const k of keys) inFlight.add(k);
+      groupsInFlight++;
+      void writeGroup(group)
+        .catch((err) => {
+          for (const w of group) w.reject(err);
+        })
+        .finally(() => {
+          groupsInFlight--;
+          for (const k of keys) inFlight.delete(k);
+          startGroups();
+        });
     }
   }
 
