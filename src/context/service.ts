@@ -397,9 +397,9 @@ export function contextService(deps: ContextDeps) {
   }
   let writeQueue: QueuedWrite[] = [];
   let flushScheduled = false;
-  // PGlite runs one transaction at a time. On a server the next group reads and writes while one
-  // commits, so the process does not sit idle through a commit's round trips.
-  const maxGroupsInFlight = db.driver === "postgres" ? 2 : 1;
+  // On a server the next group reads and writes while one commits, so the process does not sit
+  // idle through a commit's round trips; with one writer (Db.oneWriter) a second group only waits.
+  const maxGroupsInFlight = db.oneWriter ? 1 : 2;
   let groupsInFlight = 0;
   /** Entities written by the groups in flight: a later write of one waits for its group. */
   const inFlight = new Set<string>();

@@ -114,10 +114,9 @@ export interface SubscriptionRow {
 export const sameTypes = (a: StoredEntity, b: StoredEntity) => a.types.length === b.types.length && a.types.every((t, i) => t === b.types[i]);
 
 export function contextStore(db: Db) {
-  // A write reads its entities under a row lock where other connections can write them meanwhile.
-  // PGlite has one connection and runs one transaction at a time, so there the lock guards nothing
-  // and costs a write to each row's page.
-  const lock = (forUpdate: boolean) => (forUpdate && db.driver !== "pglite" ? " FOR UPDATE" : "");
+  // A write reads its entities under a row lock where other writers can change them meanwhile;
+  // with none (Db.oneWriter) the lock guards nothing and costs a write to each row's page.
+  const lock = (forUpdate: boolean) => (forUpdate && !db.oneWriter ? " FOR UPDATE" : "");
   return {
     async get(tenant: string, id: string, forUpdate = false): Promise<StoredEntity | undefined> {
       const r = await db.one<EntityRow>(

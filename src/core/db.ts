@@ -25,6 +25,11 @@ interface TxState {
 
 export interface Db {
   readonly driver: DriverName;
+  /**
+   * Whether transactions run one at a time, with no other writer anywhere (PGlite: one connection
+   * in this process). Then a row lock guards nothing, and a second transaction in flight only waits.
+   */
+  readonly oneWriter: boolean;
   /** Run a parameterised statement in the current transaction if there is one. */
   query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   /** First row or undefined. */
@@ -73,6 +78,7 @@ export async function openDb(opts: DbOptions): Promise<Db> {
 
 abstract class BaseDb implements Db {
   abstract readonly driver: DriverName;
+  abstract readonly oneWriter: boolean;
   protected readonly als = new AsyncLocalStorage<TxState>();
   protected abstract rootClient(): Client;
   protected abstract runTx<T>(fn: (client: Client) => Promise<T>): Promise<T>;
@@ -123,6 +129,7 @@ abstract class BaseDb implements Db {
 
 class PgliteDb extends BaseDb {
   readonly driver = "pglite" as const;
+  readonly oneWriter = true;
   constructor(private readonly pg: PGlite) {
     super();
   }
@@ -219,6 +226,7 @@ async function openPglite(dataDir?: string): Promise<Db> {
 
 class PostgresDb extends BaseDb {
   readonly driver = "postgres" as const;
+  readonly oneWriter = false;
   private listener?: pg.Client;
   private listenerStarting?: Promise<pg.Client>;
   private closing = false;

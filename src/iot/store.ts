@@ -275,10 +275,9 @@ const allPlain = (c: PointColumns) => {
 export type Agg = "avg" | "min" | "max" | "sum" | "count";
 
 export function iotStore(db: Db) {
-  // Other writers (transactions, Sen processes) exist only on a PostgreSQL server: PGlite runs one
-  // transaction at a time in this process, so there the row locks and the savepoint that guard
-  // against them are left off (each is a write or a statement in WebAssembly on Sen's thread).
-  const otherWriters = db.driver !== "pglite";
+  // Without other writers (Db.oneWriter) the row locks and the savepoint that guard against them
+  // are left off: each is a write or a statement in WebAssembly on Sen's thread.
+  const otherWriters = !db.oneWriter;
   const lockRows = otherWriters ? "FOR UPDATE OF l" : "";
   /** Points one by one into iot.telemetry, skipping those stored already; returns those stored. */
   async function insertCarefully(c: PointColumns): Promise<PointColumns> {
