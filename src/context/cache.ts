@@ -1,6 +1,8 @@
 // In-process cache of entity documents read by id (GET /entities/{id}), dropped when a write
 // touches them. Every write goes through ContextService.commit, which drops the entities it
-// changed once its transaction has committed (before the writer hears back).
+// changed once its transaction has committed (before the writer hears back). A process that is
+// its database's only writer (Db.oneWriter) puts the written documents back instead, and its
+// writes read their entities from here too.
 //
 // A reader that misses takes a ticket before it reads and fills the cache only if no write
 // touched that entity meanwhile: a read that raced a commit never leaves the old document behind.

@@ -26,7 +26,7 @@ import { LdProblem, alreadyExists, badRequestData, nonexistentTenant, notFound, 
 import { type GeoQuery, bboxOf, geoMatches, parseGeoQuery, prefilter } from "./geo.ts";
 import { type ActiveContext, CORE, type ContextLookup, expand, isCoreUrl, resolveContext } from "./jsonld.ts";
 import { checkRegex, compileQ, parseQ } from "./q.ts";
-import { type ContextStore, type EntityFilter, type HistoryRow, sameTypes } from "./store.ts";
+import { type ContextStore, type EntityFilter, type HistoryRow, asStored, sameTypes } from "./store.ts";
 
 declare module "../core/events/bus.ts" {
   interface SenEvents {
@@ -207,8 +207,21 @@ export function contextService(deps: ContextDeps) {
   async function commit(tenant: string, changes: Change[], at: string): Promise<void> {
     if (!changes.length) return;
     const { cache, queries } = deps;
-    if (cache || queries) {
-      const ids = changes.map((c) => ((c.after ?? c.before) as StoredEntity).id);
+    const ids = changes.map((c) => ((c.after ?? c.before) as StoredEntity).id);
+    if (cache && db.oneWriter) {
+      // The only writer keeps what it wrote (write-through): the next write of an entity, and its
+      // readers, need not load it again. Dropped now, so nothing in this transaction or after it
+      // takes the old documents from memory; put back once committed, unless another write has
+      // touched the entity by then (its ticket moved).
+      cache.drop(tenant, ids);
+      const tickets = ids.map((id) => cache.ticket(tenant, id));
+      db.afterCommit(() => {
+        changes.forEach((c, i) => {
+          if (c.after) cache.fill(tenant, ids[i], tickets[i], asStored(c.after, c.before));
+        });
+        queries?.drop(tenant);
+      });
+    } else if (cache || queries) {
       // After the commit, before the writer hears back: later readers load the new documents.
       db.afterCommit(() => {
         cache?.drop(tenant, ids);
@@ -371,7 +384,7 @@ export function contextService(deps: ContextDeps) {
 
   function mutateAlone<T>(tenant: string, id: string, fn: Mutation<T>, at: string, audited?: string): Promise<T> {
     return db.tx(async () => {
-      const cur = await store.get(tenant, id, true);
+      const cur = (await lockedById(tenant, [id])).get(id);
       if (!cur) throw notFound(`Entity ${id} not found.`);
       guardOrigin(cur);
       const { after, attrs, result } = fn(cur, at);
@@ -432,9 +445,24 @@ export function contextService(deps: ContextDeps) {
     }
   }
 
-  /** The stored entities among `ids`, locked for this transaction, by id. */
+  /**
+   * The stored entities among `ids`, locked for this transaction, by id. The only writer takes
+   * them from its cache where it can: what is there is what was last committed (see commit).
+   */
   async function lockedById(tenant: string, ids: string[]): Promise<Map<string, StoredEntity>> {
-    return new Map((await store.getMany(tenant, ids, true)).map((e) => [e.id, e]));
+    const found = new Map<string, StoredEntity>();
+    let missing = ids;
+    const cache = deps.cache;
+    if (cache && db.oneWriter) {
+      missing = [];
+      for (const id of ids) {
+        const hit = cache.get(tenant, id);
+        if (hit) found.set(id, hit);
+        else missing.push(id);
+      }
+    }
+    if (missing.length) for (const e of await store.getMany(tenant, missing, true)) found.set(e.id, e);
+    return found;
   }
 
   async function writeGroup(group: QueuedWrite[]): Promise<void> {

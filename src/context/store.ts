@@ -24,6 +24,39 @@ export const toEntity = (r: EntityRow): StoredEntity => ({
   modifiedAt: iso(r.modified_at),
 });
 
+// jsonb keeps an object's keys sorted by their length in UTF-8, then byte by byte, and parsing
+// its text gives them back in that order. A document kept in memory after a write is put in the
+// same order, so an entity reads the same whether it comes from memory or from the database.
+function jsonbKeyOrder(a: string, b: string): number {
+  const x = Buffer.byteLength(a);
+  const y = Buffer.byteLength(b);
+  if (x !== y) return x - y;
+  // Plain ASCII (as long in bytes as in characters): the characters compare as the bytes do.
+  if (x === a.length && y === b.length) return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+function inJsonbOrder(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : inJsonbOrder(x)));
+  if (v === null || typeof v !== "object") return v;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o).sort(jsonbKeyOrder)) if (o[k] !== undefined) out[k] = inJsonbOrder(o[k]);
+  return out;
+}
+
+/**
+ * `e` as the database returns it once written: keys in jsonb's order. Attribute lists that
+ * `before` already held (the same array) are taken as they are.
+ */
+export function asStored(e: StoredEntity, before?: StoredEntity): StoredEntity {
+  const attrs: Attrs = {};
+  for (const k of Object.keys(e.attrs).sort(jsonbKeyOrder)) {
+    const list = e.attrs[k];
+    attrs[k] = before?.attrs[k] === list ? list : (inJsonbOrder(list) as Attrs[string]);
+  }
+  return { ...e, attrs };
+}
+
 const cube = (b: BBox | undefined) => (b ? `(${b[0]}, ${b[1]}),(${b[2]}, ${b[3]})` : null);
 
 export interface EntityFilter {
