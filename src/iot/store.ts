@@ -279,6 +279,12 @@ export function iotStore(db: Db) {
   // are left off: each is a write or a statement in WebAssembly on Sen's thread.
   const otherWriters = !db.oneWriter;
   const lockRows = otherWriters ? "FOR UPDATE OF l" : "";
+  // Without other writers the process knows each key's newest stored time once it has asked for it
+  // or stored a point: the staleness check then asks the database only about keys new to it. A
+  // value may be too new (a batch that failed to commit), never too old: too new only sends that
+  // key's next points down the careful path.
+  const newestMs = otherWriters ? undefined : new Map<string, number>();
+  const keyOf = (deviceNo: number, key: string) => `${deviceNo}\u0000${key}`;
   /** Points one by one into iot.telemetry, skipping those stored already; returns those stored. */
   async function insertCarefully(c: PointColumns): Promise<PointColumns> {
     const rows = await db.query<{ device_no: number; key: string; ts: Date; num: number | null; val: unknown; out_of_range: boolean }>(
@@ -315,15 +321,28 @@ export function iotStore(db: Db) {
     // path. The lock makes this hold against other writers too, here or in other Sen processes.
     // Only the few stale keys come back.
     const stale = new Set<number>();
-    for (const r of await db.query<{ i: number }>(
-      `WITH locked AS MATERIALIZED (
-         SELECT p.i, l.ts, p.ms FROM iot.latest l
-           JOIN unnest($1::int[], $2::text[], $3::float8[]) WITH ORDINALITY AS p(d, k, ms, i) ON l.device_no = p.d AND l.key = p.k
-         ORDER BY l.device_no, l.key ${lockRows})
-       SELECT i::int FROM locked WHERE ts >= ${MS_TO_TS}`,
-      [numbers(groups.map((g) => g.deviceNo)), texts(groups.map((g) => g.key)), numbers(earliest)],
-    ))
-      stale.add(r.i - 1);
+    const ask: number[] = [];
+    groups.forEach((g, n) => {
+      const known = newestMs?.get(keyOf(g.deviceNo, g.key));
+      if (known === undefined) ask.push(n);
+      else if (known >= earliest[n]) stale.add(n);
+    });
+    if (ask.length) {
+      const rows = await db.query<{ i: number; ts: Date }>(
+        `WITH locked AS MATERIALIZED (
+           SELECT p.i, l.ts, p.ms FROM iot.latest l
+             JOIN unnest($1::int[], $2::text[], $3::float8[]) WITH ORDINALITY AS p(d, k, ms, i) ON l.device_no = p.d AND l.key = p.k
+           ORDER BY l.device_no, l.key ${lockRows})
+         SELECT i::int, ts FROM locked${newestMs ? "" : ` WHERE ts >= ${MS_TO_TS}`}`,
+        [numbers(ask.map((n) => groups[n].deviceNo)), texts(ask.map((n) => groups[n].key)), numbers(ask.map((n) => earliest[n]))],
+      );
+      for (const r of rows) {
+        const n = ask[r.i - 1];
+        const ms = new Date(r.ts).getTime();
+        newestMs?.set(keyOf(groups[n].deviceNo, groups[n].key), ms);
+        if (ms >= earliest[n]) stale.add(n);
+      }
+    }
     const runs: Run[] = [];
     const careful: number[] = [];
     groups.forEach((g, n) => {
@@ -476,6 +495,11 @@ export function iotStore(db: Db) {
       );
       const stored = await storePoints(c, groups);
       await setLatest(newest);
+      if (newestMs)
+        for (let i = 0; i < newest.ts.length; i++) {
+          const k = keyOf(newest.deviceNo[i], newest.key[i]);
+          newestMs.set(k, Math.max(newestMs.get(k) ?? newest.ts[i], newest.ts[i]));
+        }
       return stored;
     },
 
