@@ -1,6 +1,7 @@
 // NGSI-LD entities in and out: validation and normalisation of what clients send (normalized or
 // concise form, with @context expansion) into the stored form, and the presenters for the
 // answer formats (normalized, concise, keyValues, sysAttrs, pick/omit, GeoJSON).
+import { storableText } from "../core/text.ts";
 import type { Geometry } from "geojson";
 import { badRequestData } from "./errors.ts";
 import { checkGeometry } from "./geo.ts";
@@ -56,6 +57,8 @@ export function checkName(name: string, what: string): void {
     throw badRequestData(`${what} "${name.slice(0, 80)}" is not a valid name (1–256 characters, no spaces, quotes, <>=;()[]{}).`);
 }
 
+const UNSTORABLE = "Texts and names must be valid Unicode without NUL characters (no lone surrogate such as \\ud800).";
+
 /** Refuse bodies nested too deep or too large before anything recursive looks at them. */
 export function checkShape(body: unknown): void {
   const stack: Array<[unknown, number]> = [[body, 0]];
@@ -63,11 +66,10 @@ export function checkShape(body: unknown): void {
   while (stack.length) {
     const [v, d] = stack.pop() as [unknown, number];
     if (++nodes > LIMITS.nodes) throw badRequestData(`The body has more than ${LIMITS.nodes} JSON values.`);
-    // PostgreSQL text cannot hold NUL.
-    if (typeof v === "string" && v.includes("\u0000")) throw badRequestData("Texts must not contain NUL characters.");
+    if (typeof v === "string" && !storableText(v)) throw badRequestData(UNSTORABLE);
     if (v && typeof v === "object") {
       if (d >= LIMITS.jsonDepth) throw badRequestData(`The body nests deeper than ${LIMITS.jsonDepth} levels.`);
-      if (!Array.isArray(v) && Object.keys(v).some((k) => k.includes("\u0000"))) throw badRequestData("Names must not contain NUL characters.");
+      if (!Array.isArray(v) && !Object.keys(v).every(storableText)) throw badRequestData(UNSTORABLE);
       for (const x of Array.isArray(v) ? v : Object.values(v)) if ((x && typeof x === "object") || typeof x === "string") stack.push([x, d + 1]);
     }
   }

@@ -1,4 +1,5 @@
 // Commands to devices: one-way and two-way RPC over MQTT, with a timeout and a stored result.
+import { storableJson, storableVersion } from "../core/text.ts";
 import type { AuditService } from "../core/audit/service.ts";
 import type { Actor } from "../core/context.ts";
 import type { Db } from "../core/db.ts";
@@ -88,9 +89,12 @@ export function commandService({ db, audit, store, transport }: { db: Db; audit:
       if (!response) return toDto((await store.completeCommand(created.id, "delivered", undefined, null)) as CommandRow);
       const payload = await response;
       if (!payload) return toDto((await store.completeCommand(created.id, "timeout", undefined, `no response within ${timeoutMs} ms`)) as CommandRow);
-      let body: unknown = payload.toString("utf8").slice(0, 65_536);
+      // Kept as JSON when it is JSON the database can store, else as (storable) text.
+      const text = storableVersion(payload.toString("utf8").slice(0, 65_536));
+      let body: unknown = text;
       try {
-        body = JSON.parse(body as string);
+        const parsed: unknown = JSON.parse(text);
+        if (storableJson(parsed)) body = parsed;
       } catch {}
       return toDto((await store.completeCommand(created.id, "succeeded", body, null)) as CommandRow);
     },

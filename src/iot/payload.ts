@@ -1,6 +1,7 @@
 // Parsing and checking what devices send, in ThingsBoard's device-API shapes:
 //   {"k": v, …}   {"ts": ms, "values": {…}}   [ either of those, … ]
 // A message is accepted or rejected whole, with a reason a person can act on.
+import { storableJson, storableText } from "../core/text.ts";
 import type { KeySpec, TelemetryPoint, TelemetryValue } from "./types.ts";
 
 export const LIMITS = {
@@ -61,6 +62,8 @@ export function parseJson(raw: Buffer | string): unknown {
   }
 }
 
+const UNSTORABLE = "text contains a NUL character or a lone surrogate (not valid Unicode)";
+
 function checkValue(key: string, v: unknown): TelemetryValue {
   if (typeof v === "number") {
     if (!Number.isFinite(v)) throw new PayloadError(`${key}: numbers must be finite`);
@@ -68,13 +71,13 @@ function checkValue(key: string, v: unknown): TelemetryValue {
   }
   if (typeof v === "string") {
     if (v.length > LIMITS.maxStringLength) throw new PayloadError(`${key}: text longer than ${LIMITS.maxStringLength} characters`);
-    if (v.includes("\u0000")) throw new PayloadError(`${key}: text contains a NUL character`);
+    if (!storableText(v)) throw new PayloadError(`${key}: ${UNSTORABLE}`);
     return v;
   }
   if (typeof v === "boolean") return v;
   if (v !== null && typeof v === "object") {
     if (jsonDepth(v, LIMITS.maxDepth) > LIMITS.maxDepth) throw new PayloadError(`${key}: JSON value nested deeper than ${LIMITS.maxDepth}`);
-    if (JSON.stringify(v).includes("\\u0000")) throw new PayloadError(`${key}: text contains a NUL character`);
+    if (!storableJson(v)) throw new PayloadError(`${key}: ${UNSTORABLE}`);
     return v as TelemetryValue;
   }
   throw new PayloadError(`${key}: null is not a value`);

@@ -48,6 +48,11 @@ for (const target of dbTargets()) {
       problem(await post({ id: "urn:x:1", type: "T", r: { type: "Relationship", object: "not a uri" } }), "BadRequestData", 400);
       problem(await post({ id: "not a uri", type: "T" }), "BadRequestData", 400);
       problem(await post({ id: "urn:x:1", type: "T", a: "nul\u0000" }), "BadRequestData", 400);
+      // JSON can spell a lone surrogate, which no UTF-8 text holds: the database would refuse it.
+      problem(await post('{"id":"urn:x:1","type":"T","a":"\\ud800"}'), "BadRequestData", 400);
+      problem(await post('{"id":"urn:x:1","type":"T","a":{"type":"Property","value":{"\\udc00k":1}}}'), "BadRequestData", 400);
+      const lone = '{"waterLevel":{"type":"Property","value":"\\ud800"}}';
+      problem(await call(sen, "PATCH", "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterObserved:h1/attrs", { token: admin, body: lone }), "BadRequestData", 400);
       problem(await post({ id: "urn:x:1", type: "T", "bad name": 1 }), "BadRequestData", 400);
       problem(await post({ id: "urn:x:1", type: "T'; DROP TABLE context.entities; --" }), "BadRequestData", 400);
       // deep nesting: in a value, and in sub-attributes

@@ -97,6 +97,10 @@ for (const target of dbTargets()) {
         ["v1/devices/me/telemetry", JSON.stringify({ waterLevel: "high" }), /waterLevel must be a number/],
         ["v1/devices/me/telemetry", JSON.stringify({ ts: 1, values: { waterLevel: 1 } }), /outside the accepted window/],
         ["v1/devices/me/telemetry", JSON.stringify({ "bad key!": 1 }), /not a valid name/],
+        // JSON can spell a lone surrogate, which no UTF-8 text holds: the database would refuse
+        // the whole batch, with every other device's points in it.
+        ["v1/devices/me/telemetry", '{"note":"\\ud800"}', /lone surrogate/],
+        ["v1/devices/me/attributes", '{"meta":{"\\udc00":1}}', /lone surrogate/],
         ["v1/devices/other/telemetry", JSON.stringify({ waterLevel: 1 }), /unknown topic/],
       ];
       let rejected = 0;
@@ -118,6 +122,20 @@ for (const target of dbTargets()) {
         payload: "{oops",
       });
       expect(http.statusCode).toBe(400);
+      // A device sending text the database cannot store is refused; one writing at the same time is not.
+      await device("good-1", { accessToken: "GOOD-ONE-TOKEN" });
+      const [poison, fine] = await Promise.all([
+        sen.app.inject({
+          method: "POST",
+          url: "/api/v1/BAD-ONE-TOKEN/telemetry",
+          headers: { "content-type": "application/json" },
+          payload: '{"waterLevel":1,"note":"\\ud800"}',
+        }),
+        sen.app.inject({ method: "POST", url: "/api/v1/GOOD-ONE-TOKEN/telemetry", payload: { waterLevel: 2.25 } }),
+      ]);
+      expect(poison.statusCode).toBe(400);
+      expect(fine.statusCode).toBe(200);
+      expect((await get("good-1")).latest.waterLevel.value).toBe(2.25);
       const deep = await sen.app.inject({
         method: "POST",
         url: "/api/v1/BAD-ONE-TOKEN/telemetry",
@@ -232,7 +250,9 @@ for (const target of dbTargets()) {
       lamp.on("message", (topic, payload) => {
         const id = topic.split("/").pop();
         const req = JSON.parse(payload.toString());
-        lamp.publish(`v1/devices/me/rpc/response/${id}`, JSON.stringify({ ok: true, on: req.params.on }), { qos: 1 });
+        // JSON the database cannot store (it spells a lone surrogate) is kept as its text.
+        const reply = req.method === "garble" ? '{"ok":"\\ud800"}' : JSON.stringify({ ok: true, on: req.params.on });
+        lamp.publish(`v1/devices/me/rpc/response/${id}`, reply, { qos: 1 });
       });
       const res = await sen.app.inject({
         method: "POST",
@@ -243,6 +263,14 @@ for (const target of dbTargets()) {
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toMatchObject({ status: "succeeded", response: { ok: true, on: false }, method: "setPowerState" });
       expect(otherSaw).toEqual([]);
+      const garbled = await sen.app.inject({
+        method: "POST",
+        url: "/api/devices/lamp-1/rpc",
+        headers: auth(admin),
+        payload: { method: "garble", params: {}, timeoutMs: 5000 },
+      });
+      expect(garbled.statusCode, garbled.body).toBe(200);
+      expect(garbled.json()).toMatchObject({ status: "succeeded", response: '{"ok":"\\ud800"}' });
 
       const silent = await sen.app.inject({
         method: "POST",
