@@ -162,6 +162,30 @@ for (const target of dbTargets()) {
       expect(added.map((r) => r.action).filter((a) => a !== "auth.login")).toEqual([]);
     });
 
+    it("text no database can store (a lone surrogate, NUL) in a valid body → 400, nothing written", async () => {
+      // JSON can spell both; PostgreSQL refuses them in jsonb and turns a surrogate into U+FFFD in text.
+      for (const name of ["Trạm \\ud800", "Trạm \\udc00 B", "Trạm \\u0000"]) {
+        const res = await sen.app.inject({
+          method: "POST",
+          url: "/api/devices",
+          headers: { ...auth(admin), "content-type": "application/json" },
+          payload: `{"id":"unstorable-1","name":"${name}","profileId":"water-level-station","lat":10.46,"lon":105.63}`,
+        });
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json()).toMatchObject({ type: "urn:sen:problem:malformed-json", detail: expect.stringMatching(/lone surrogate/) });
+      }
+      expect((await sen.app.inject({ url: "/api/devices/unstorable-1", headers: auth(admin) })).statusCode).toBe(404);
+      // A pair that spells one character is text like any other.
+      const pair = await sen.app.inject({
+        method: "POST",
+        url: "/api/devices",
+        headers: { ...auth(admin), "content-type": "application/json" },
+        payload: '{"id":"storable-1","name":"Trạm \\ud83c\\udf0a","profileId":"water-level-station","lat":10.46,"lon":105.63}',
+      });
+      expect(pair.statusCode, pair.body).toBe(201);
+      expect(pair.json().device.name).toBe("Trạm 🌊");
+    });
+
     it("injection strings in every string parameter and field → never a 5xx, never a write", async () => {
       const before = await counts();
       for (const op of ops) {

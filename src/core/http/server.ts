@@ -19,6 +19,7 @@ import type { AuditService } from "../audit/service.ts";
 import type { Config } from "../config.ts";
 import { ANONYMOUS, type Actor, type RequestContext, can, runWithContext } from "../context.ts";
 import { Problem, type ProblemBody } from "../errors.ts";
+import { storableJson } from "../text.ts";
 import type { Permission } from "../policy.ts";
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
@@ -214,6 +215,25 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
 
   // Sen's APIs speak JSON; other media types are refused with 415 unless a module adds a parser.
   app.removeContentTypeParser("text/plain");
+  // JSON can spell text that no database text holds: a lone UTF-16 surrogate ("\ud800") or NUL.
+  // PostgreSQL would refuse it in the middle of a write (or store U+FFFD instead): such a body is
+  // refused as malformed, before anything reads it. Only a body that spells one is walked.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  const SUSPECT = /\\u(?:0000|[dD][89a-fA-F])/;
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) =>
+    parseJson(req, body as string, (err: Error | null, value?: unknown) => {
+      if (err) return done(err);
+      if (SUSPECT.test(body as string) && !storableJson(value))
+        return done(
+          Object.assign(new Error("The body holds text no database can store: a lone surrogate (\\ud800–\\udfff) or a NUL character."), {
+            statusCode: 400,
+            code: "FST_ERR_CTP_INVALID_JSON_BODY",
+          }),
+        );
+      done(null, value);
+    }),
+  );
 
   // Security headers, the same on every response: computed once here rather than per request.
   const securityHeaders = staticSecurityHeaders(config.cookieSecure);
