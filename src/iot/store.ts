@@ -318,8 +318,9 @@ export function iotStore(db: Db) {
     });
     // Lock the keys' latest rows (in one order, so writers cannot deadlock), then learn which
     // keys already hold a point as new as this batch's earliest: only those take the careful
-    // path. The lock makes this hold against other writers too, here or in other Sen processes.
-    // Only the few stale keys come back.
+    // path. The lock makes this hold against other writers too, here or in other Sen processes,
+    // and only the few stale keys come back. With no other writer there is no lock, only the keys
+    // not remembered yet are asked about, and each one's time comes back to be remembered.
     const stale = new Set<number>();
     const ask: number[] = [];
     groups.forEach((g, n) => {
