@@ -259,7 +259,10 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: true,
   processEntities: true,
-  htmlEntities: false,
+  // Character references (&#7841; &#x1EA1;) are XML: senders that write Vietnamese that way must
+  // read as text. This option is the parser's only switch for them; it also takes HTML's named
+  // entities (&nbsp;), a fixed table. A reference to a surrogate or NUL is dropped.
+  htmlEntities: true,
   isArray: (name) => ARRAYS.has(name),
 });
 

@@ -72,6 +72,20 @@ for (const target of dbTargets()) {
       expect((await sen.app.inject({ url: "/api/alerts?commune=29971&origin=import" })).json().map((x: { id: string }) => x.id)).toContain(a.id);
     });
 
+    it("reads texts written with character references", async () => {
+      const xml = MINIMAL(`<info><language>vi-VN</language><category>Met</category><event>L&#361;</event><urgency>Expected</urgency>
+        <severity>Severe</severity><certainty>Likely</certainty><headline>Ng&#x1EAD;p l&#7909;t &amp; s&#7841;t l&#7903;</headline>
+        <area><areaDesc>H&#x1ED3;ng Ng&#x1EF1;</areaDesc><geocode><valueName>VN-DVHC</valueName><value>29971</value></geocode></area></info>`).replace(
+        "KTTV-2025-0001",
+        "KTTV-2025-0002",
+      );
+      const res = await send(xml);
+      expect(res.statusCode, res.body).toBe(200);
+      const a = JSON.stringify((await sen.app.inject({ url: `/api/alerts/${res.json().imported[0].id}` })).json());
+      for (const t of ["Lũ", "Ngập lụt & sạt lở", "Hồng Ngự"]) expect(a).toContain(t);
+      expect(a).not.toContain("&#");
+    });
+
     it("refuses XXE without reading the file", async () => {
       const before = await sen.count("alerts.alerts");
       for (const xxe of [
