@@ -1,8 +1,8 @@
 // NGSI-LD entities in and out: validation and normalisation of what clients send (normalized or
 // concise form, with @context expansion) into the stored form, and the presenters for the
 // answer formats (normalized, concise, keyValues, sysAttrs, pick/omit, GeoJSON).
-import { storableText } from "../core/text.ts";
 import type { Geometry } from "geojson";
+import { storableText } from "../core/text.ts";
 import { badRequestData } from "./errors.ts";
 import { checkGeometry } from "./geo.ts";
 import { type ActiveContext, compact, expand } from "./jsonld.ts";

@@ -1,8 +1,8 @@
 // Commands to devices: one-way and two-way RPC over MQTT, with a timeout and a stored result.
-import { storableJson, storableVersion } from "../core/text.ts";
 import type { AuditService } from "../core/audit/service.ts";
 import type { Actor } from "../core/context.ts";
 import type { Db } from "../core/db.ts";
+import { storableJson, storableVersion } from "../core/text.ts";
 import type { RpcTransport } from "./mqtt.ts";
 import type { CommandRow, IotStore } from "./store.ts";
 

@@ -19,8 +19,8 @@ import type { AuditService } from "../audit/service.ts";
 import type { Config } from "../config.ts";
 import { ANONYMOUS, type Actor, type RequestContext, can, runWithContext } from "../context.ts";
 import { Problem, type ProblemBody } from "../errors.ts";
-import { storableJson } from "../text.ts";
 import type { Permission } from "../policy.ts";
+import { storableJson } from "../text.ts";
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
