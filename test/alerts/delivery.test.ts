@@ -170,7 +170,10 @@ for (const target of dbTargets()) {
       failNext = 1;
       const id = await publish({ area: { communes: ["29983"] }, status: "Exercise" });
       await expect.poll(() => hits.length, { timeout: 20_000 }).toBe(1);
-      const progress = (await sen.app.inject({ url: `/api/alerts/${id}/deliveries`, headers: auth(op1.token) })).json();
+      // As above: the receiver has its call before Sen has recorded the answer.
+      const deliveries = async () => (await sen.app.inject({ url: `/api/alerts/${id}/deliveries`, headers: auth(op1.token) })).json();
+      await expect.poll(async () => (await deliveries()).pending, { timeout: 10_000 }).toBe(0);
+      const progress = await deliveries();
       expect(progress.recent[0]).toMatchObject({ channel: "webhook", status: "sent", attempts: 2 });
       expect(mails).toHaveLength(0);
     });
