@@ -1,7 +1,11 @@
 // Alert areas on the map: which communes an area (chosen communes, polygons, circles) touches,
 // a commune's neighbours, and whether a point lies in an area. Commune boundaries come from geo;
 // shapes are tested with turf after a bounding-box filter.
-import { booleanIntersects, booleanPointInPolygon, circle as turfCircle, distance, point, polygon as turfPolygon } from "@turf/turf";
+import { booleanIntersects } from "@turf/boolean-intersects";
+import { booleanPointInPolygon } from "@turf/boolean-point-in-polygon";
+import { circle as turfCircle } from "@turf/circle";
+import { distance } from "@turf/distance";
+import { point, polygon as turfPolygon } from "@turf/helpers";
 import type { Feature, MultiPolygon, Polygon } from "geojson";
 import type { LatLon } from "./cap.ts";
 

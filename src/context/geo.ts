@@ -1,7 +1,17 @@
 // Geo-queries (NGSI-LD clause 4.10): georel near/within/contains/intersects/equals/disjoint/
 // overlaps on Point, LineString and Polygon. SQL narrows the candidates with a GiST index on the
 // bounding box of each entity's location (cube); the exact test runs here with turf.
-import * as turf from "@turf/turf";
+import turfBbox from "@turf/bbox";
+import { booleanContains } from "@turf/boolean-contains";
+import { booleanDisjoint } from "@turf/boolean-disjoint";
+import { booleanEqual } from "@turf/boolean-equal";
+import { booleanIntersects } from "@turf/boolean-intersects";
+import { booleanOverlap } from "@turf/boolean-overlap";
+import { booleanWithin } from "@turf/boolean-within";
+import { distance } from "@turf/distance";
+import { lineString, point as turfPoint, polygon as turfPolygon } from "@turf/helpers";
+import { pointToLineDistance } from "@turf/point-to-line-distance";
+import { pointToPolygonDistance } from "@turf/point-to-polygon-distance";
 import type { Feature, Geometry, LineString, Point, Polygon } from "geojson";
 import { badRequestData } from "./errors.ts";
 
@@ -56,7 +66,7 @@ export function checkGeometry(g: unknown, where: string): Geometry {
 }
 
 export function bboxOf(g: Geometry): BBox {
-  return turf.bbox(g) as BBox;
+  return turfBbox(g) as BBox;
 }
 
 /** Parse georel/geometry/coordinates/geoproperty (query parameters or a geoQ object). */
@@ -125,20 +135,20 @@ const feature = (g: Geometry): Feature => ({ type: "Feature", properties: {}, ge
 
 /** Distance in metres from a point to a geometry (0 inside a polygon or on a line). */
 function distanceTo(point: Point, g: Geometry): number {
-  const pt = turf.point(point.coordinates);
+  const pt = turfPoint(point.coordinates);
   switch (g.type) {
     case "Point":
-      return turf.distance(pt, turf.point(g.coordinates), { units: "meters" });
+      return distance(pt, turfPoint(g.coordinates), { units: "meters" });
     case "LineString":
-      return turf.pointToLineDistance(pt, turf.lineString(g.coordinates), { units: "meters" });
+      return pointToLineDistance(pt, lineString(g.coordinates), { units: "meters" });
     case "Polygon":
-      return Math.max(0, turf.pointToPolygonDistance(pt, turf.polygon(g.coordinates), { units: "meters" }));
+      return Math.max(0, pointToPolygonDistance(pt, turfPolygon(g.coordinates), { units: "meters" }));
     case "MultiPoint":
-      return Math.min(...g.coordinates.map((c) => turf.distance(pt, turf.point(c), { units: "meters" })));
+      return Math.min(...g.coordinates.map((c) => distance(pt, turfPoint(c), { units: "meters" })));
     case "MultiLineString":
-      return Math.min(...g.coordinates.map((c) => turf.pointToLineDistance(pt, turf.lineString(c), { units: "meters" })));
+      return Math.min(...g.coordinates.map((c) => pointToLineDistance(pt, lineString(c), { units: "meters" })));
     case "MultiPolygon":
-      return Math.min(...g.coordinates.map((c) => Math.max(0, turf.pointToPolygonDistance(pt, turf.polygon(c), { units: "meters" }))));
+      return Math.min(...g.coordinates.map((c) => Math.max(0, pointToPolygonDistance(pt, turfPolygon(c), { units: "meters" }))));
     default:
       return Number.POSITIVE_INFINITY;
   }
@@ -155,17 +165,17 @@ export function geoMatches(q: GeoQuery, g: Geometry): boolean {
         return (q.maxDistance === undefined || d <= q.maxDistance) && (q.minDistance === undefined || d >= q.minDistance);
       }
       case "within":
-        return turf.booleanWithin(a, b);
+        return booleanWithin(a, b);
       case "contains":
-        return turf.booleanContains(a, b);
+        return booleanContains(a, b);
       case "intersects":
-        return turf.booleanIntersects(a, b);
+        return booleanIntersects(a, b);
       case "disjoint":
-        return turf.booleanDisjoint(a, b);
+        return booleanDisjoint(a, b);
       case "equals":
-        return turf.booleanEqual(a, b);
+        return booleanEqual(a, b);
       case "overlaps":
-        return g.type === q.geometry.type && turf.booleanOverlap(a as Feature<Polygon | LineString>, b as Feature<Polygon | LineString>);
+        return g.type === q.geometry.type && booleanOverlap(a as Feature<Polygon | LineString>, b as Feature<Polygon | LineString>);
     }
   } catch {
     // turf refuses some pairs (e.g. within for a MultiPolygon); they do not match.

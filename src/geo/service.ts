@@ -3,7 +3,9 @@
 // memory (rebuilt from the database at start and after a reload), so a lookup never queries.
 import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
-import { booleanIntersects, bbox as turfBbox, bboxPolygon } from "@turf/turf";
+import turfBbox from "@turf/bbox";
+import { bboxPolygon } from "@turf/bbox-polygon";
+import { booleanIntersects } from "@turf/boolean-intersects";
 import Flatbush from "flatbush";
 import type { Feature, FeatureCollection, Geometry, MultiPolygon, Polygon } from "geojson";
 import type { Db } from "../core/db.ts";
