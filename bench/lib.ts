@@ -123,7 +123,9 @@ export async function freePort(): Promise<number> {
 
 export interface ServerSpec {
   name: string;
-  /** Arguments to `node` (the same binary that runs the bench). */
+  /** The program to run; `node` (the same binary that runs the bench) when not given. */
+  command?: string;
+  /** Its arguments. */
   args: string[];
   /** Environment of the child; PORT and HOST are added. */
   env: NodeJS.ProcessEnv;
@@ -218,7 +220,7 @@ async function startOnce(spec: ServerSpec): Promise<RunningServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = spawn(process.execPath, spec.args, {
+  const child = spawn(spec.command ?? process.execPath, spec.args, {
     cwd: ROOT,
     env: { ...spec.env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -236,7 +236,7 @@ export interface SenForIngest extends SenUnderTest {
 }
 
 /**
- * `node bin/sen.js start` on a fresh data folder, with the embedded broker on a free port, or
+ * `bin/sen.js start` on a fresh data folder, with the embedded broker on a free port, or
  * (mqttUrl given) as a client of an external broker. Like bench/servers.ts, plus the MQTT settings.
  */
 export async function startSenForIngest(
@@ -261,10 +261,11 @@ export async function startSenForIngest(
   if (opts.mqttUrl) env.MQTT_URL = opts.mqttUrl;
   else env.MQTT_PORT = String(mqttPort);
   // BENCH_CPU_PROF=<folder>: Sen writes a V8 CPU profile there when it stops (node --cpu-prof).
-  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  if (process.env.BENCH_CPU_PROF) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`;
   const server = await startServer({
     name: `Sen (${opts.database}${opts.mqttUrl ? ", external broker" : ", embedded broker"})`,
-    args: [...profile, path.join(ROOT, "bin/sen.js"), "start"],
+    command: path.join(ROOT, "bin/sen.js"),
+    args: ["start"],
     env,
     readyPath: "/api/health",
     timeoutMs: settings.startTimeoutMs,

@@ -70,7 +70,8 @@ const round = (n: number) => Math.round(n * 100) / 100;
 async function startSenOn(settings: Settings, database: Target["database"], env: Record<string, string>): Promise<RunningServer> {
   return startServer({
     name: `Sen (${database})`,
-    args: [path.join(ROOT, "bin/sen.js"), "start"],
+    command: path.join(ROOT, "bin/sen.js"),
+    args: ["start"],
     env: { ...process.env, NODE_ENV: "production", MQTT_PORT: "0", SEN_DEMO: "0", LOG_LEVEL: "warn", SEN_WEB: "0", ...env },
     readyPath: "/api/health",
     timeoutMs: settings.startTimeoutMs,

@@ -1,5 +1,5 @@
 // The servers a run measures, each started as a child process: the bare-Fastify ceiling, and Sen
-// itself exactly as an operator starts it (`node bin/sen.js start`).
+// itself exactly as an operator starts it (`bin/sen.js start`).
 import path from "node:path";
 import { ROOT, type RunningServer, type SenUnderTest, type ServerSpec, type Settings, startServer, tempDir } from "./lib.ts";
 
@@ -35,7 +35,8 @@ export async function startSen(settings: Settings, database: SenUnderTest["datab
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const spec: ServerSpec = {
     name: `Sen (${database})`,
-    args: [path.join(ROOT, "bin/sen.js"), "start"],
+    command: path.join(ROOT, "bin/sen.js"),
+    args: ["start"],
     env,
     readyPath: "/api/health",
     timeoutMs: settings.startTimeoutMs,

@@ -1,5 +1,5 @@
 // Browser test of the web console and the citizen app against the real server: starts
-// `node bin/sen.js start` on a free port with a fresh data folder, drives Debian chromium through
+// `bin/sen.js start` on a free port with a fresh data folder, drives Debian chromium through
 // playwright-core, and checks from the screenshot's pixels that the map really drew the boundaries.
 import { readFileSync } from "node:fs";
 import path from "node:path";

@@ -1,4 +1,4 @@
-// Browser test of the console's IoT pages against the real server: starts `node bin/sen.js start`
+// Browser test of the console's IoT pages against the real server: starts `bin/sen.js start`
 // on a free port with a fresh data folder, registers two devices through the API, sends their
 // telemetry through the HTTP device API, and drives Debian chromium through playwright-core:
 // device markers on the map (checked from the screenshot's pixels), the device page with its

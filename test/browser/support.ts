@@ -28,7 +28,7 @@ export async function startConsoleServer(prefix: string): Promise<ConsoleServer>
   const base = `http://127.0.0.1:${port}`;
   // As in production: without the NODE_ENV=test Vitest sets for itself, and without the demo fleet.
   const { NODE_ENV: _testEnv, SEN_DEMO: _demo, ...env } = process.env;
-  const server: ChildProcess = spawn(process.execPath, ["bin/sen.js", "start"], {
+  const server: ChildProcess = spawn(path.join(ROOT, "bin/sen.js"), ["start"], {
     cwd: ROOT,
     env: { ...env, PORT: String(port), HOST: "127.0.0.1", MQTT_PORT: "0", SEN_DATA_DIR: dataDir, SEN_ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,4 +1,4 @@
-// Real `sen` processes for system tests: spawn `node bin/sen.js …` from the repository root with a
+// Real `sen` processes for system tests: spawn `bin/sen.js …` from the repository root with a
 // minimal environment, watch its output, and make sure none outlives the test that started it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -57,7 +57,8 @@ export class SenProcess {
   private waiters: Array<() => void> = [];
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ["bin/sen.js", ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    // bin/sen.js itself, as `npm start` and `npx sen` run it: its first line sets the process's memory settings.
+    this.child = spawn(path.join(ROOT, "bin/sen.js"), args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     live.add(this);
     this.child.stdout?.setEncoding("utf8").on("data", (s: string) => {
       this.stdout += s;
