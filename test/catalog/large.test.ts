@@ -8,7 +8,8 @@
 // - what the upload adds to the server's resident memory (CATALOG_LARGE_GROWTH_MB, default 100).
 //   It does not depend on the file's size: the reader holds two 512 KB blocks of rows, whatever the file;
 // - on PostgreSQL, the server's whole resident memory stays under CATALOG_LARGE_LIMIT_MB (300).
-//   The embedded database's own WebAssembly heap (~150 MB) puts that server above it before any upload.
+//   The embedded database comes within a few MB of it (docs/catalog.md, Memory), so it is not
+//   asserted there; the figures are printed.
 import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,8 +116,18 @@ describe.each(targets)(`a ${MB} MB CSV through a real server on %s`, (target) =>
       expect(confirm.status).toBe(202);
       const seen = new Set<number>();
       let v: { status: string; progress: number; rowsLoaded: number; error: string | null };
+      // Polled as the upload page polls: a poll that fails is skipped. On PGlite the index builds of
+      // a large table hold the event loop for minutes, and Node resets requests that waited too long.
+      let resets = 0;
       for (;;) {
-        v = (await (await fetch(`${url}/api/catalog/versions/${version.id}`, { headers: h })).json()) as typeof v;
+        try {
+          v = (await (await fetch(`${url}/api/catalog/versions/${version.id}`, { headers: h })).json()) as typeof v;
+        } catch (err) {
+          if (proc.exit) throw err;
+          resets++;
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
         seen.add(Math.round(v.progress * 100));
         if (v.status === "ready" || v.status === "failed") break;
         await new Promise((r) => setTimeout(r, 250));
@@ -125,7 +136,7 @@ describe.each(targets)(`a ${MB} MB CSV through a real server on %s`, (target) =>
       clearInterval(sampler);
       console.log(
         `${target}: ${MB} MB, ${rows()} rows: upload+inspect ${uploadSeconds.toFixed(1)} s, load ${loadSeconds.toFixed(1)} s (${Math.round(rows() / loadSeconds)} rows/s); ` +
-          `RSS before ${before.now.toFixed(0)} MB, highest during upload and load ${peakDuring.toFixed(0)} MB (+${(peakDuring - before.now).toFixed(0)} MB); progress steps seen: ${seen.size}`,
+          `RSS before ${before.now.toFixed(0)} MB, highest during upload and load ${peakDuring.toFixed(0)} MB (+${(peakDuring - before.now).toFixed(0)} MB); progress steps seen: ${seen.size}; polls reset: ${resets}`,
       );
       expect(v.status, v.error ?? "").toBe("ready");
       expect(v.rowsLoaded).toBe(rows());
