@@ -8,7 +8,8 @@
 // 32 KB and more to the system when they are freed (threads compiling PostgreSQL's WebAssembly,
 // and the 64 KB chunks of an upload, otherwise leave tens of MB resident for good), and V8's young
 // generation stays at 2 × 8 MB. Together: about 90 MB less resident memory on the embedded
-// database (BENCHMARKS.md, "Memory"). `node bin/sen.js` works too, without these settings.
+// database (BENCHMARKS.md, "Memory settings for the sen process"). `node bin/sen.js` works too,
+// without these settings.
 import { buildServer } from "./build.js";
 
 buildServer();
