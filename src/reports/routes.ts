@@ -6,6 +6,7 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { can } from "../core/context.ts";
+import { storableJson } from "../core/text.ts";
 import { Problem, badRequest } from "../core/errors.ts";
 import { errors } from "../core/http/schemas.ts";
 import { typed } from "../core/http/server.ts";
@@ -43,15 +44,9 @@ import { type PreparedPhoto, STATUSES, type Status, OPEN_STATUSES } from "./type
 const UPLOAD_LIMIT = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024;
 const JSON_LIMIT = 1024 * 1024;
 
-function hasNul(v: unknown): boolean {
-  if (typeof v === "string") return v.includes("\u0000");
-  if (v && typeof v === "object") return Object.entries(v).some(([k, x]) => k.includes("\u0000") || hasNul(x));
-  return false;
-}
-
 /** Validate a body that did not go through the route schema (multipart's JSON field, or JSON on a multipart-capable route). */
 function check<T extends TSchema>(schema: T, data: unknown, where: string): Static<T> {
-  if (hasNul(data)) throw badRequest("The request is not valid: text must not contain NUL characters.");
+  if (!storableJson(data)) throw badRequest("The request is not valid: text must not contain NUL characters or lone surrogates (\\ud800–\\udfff).");
   if (!Value.Check(schema, data)) {
     const errs = [...Value.Errors(schema, data)].slice(0, 5).map((e) => ({ path: `${where}${e.path}`, message: e.message }));
     throw badRequest(`The request is not valid: ${errs.map((e) => `${e.path} ${e.message}`).join("; ")}.`, { errors: errs });

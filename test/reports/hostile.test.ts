@@ -119,6 +119,12 @@ for (const target of dbTargets()) {
           headers: { "content-type": req.headers.get("content-type") as string },
         });
         expect(broken.statusCode).toBe(400);
+        // Text no database can store, in the multipart JSON field: refused, not stored altered.
+        for (const bad of [{ description: "a\u0000b" }, { description: "lũ \ud800" }, { "\udfffkey": 1 }]) {
+          const res = await sen.app.inject({ method: "POST", url: "/api/reports", ...(await multipart("report", report(bad), [])) });
+          expect(res.statusCode, JSON.stringify(bad)).toBe(400);
+          expect(res.json().detail).toMatch(/NUL characters or lone surrogates/);
+        }
       });
     });
 
