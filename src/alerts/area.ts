@@ -14,7 +14,8 @@ export interface CommuneShape {
   name: string;
   nameEn: string;
   bbox: [number, number, number, number];
-  geometry: Polygon | MultiPolygon;
+  /** The boundary, built anew at each call (geo keeps it packed). */
+  geometry(): Polygon | MultiPolygon;
 }
 
 export interface AreaInput {
@@ -57,7 +58,7 @@ export function areaIndex(load: () => CommuneShape[]) {
   const touching = (shape: Feature<Polygon>): string[] => {
     const box = bboxOf(shape);
     return all()
-      .filter((c) => boxesTouch(box, c.bbox) && booleanIntersects(shape, c.geometry))
+      .filter((c) => boxesTouch(box, c.bbox) && booleanIntersects(shape, c.geometry()))
       .map((c) => c.code);
   };
 
@@ -78,11 +79,13 @@ export function areaIndex(load: () => CommuneShape[]) {
       const hit = neighbours.get(code);
       if (hit) return hit;
       const me = all().find((c) => c.code === code);
-      const list = me
-        ? all()
-            .filter((c) => c.code !== code && boxesTouch(me.bbox, c.bbox) && booleanIntersects(me.geometry, c.geometry))
-            .map((c) => c.code)
-        : [];
+      let list: string[] = [];
+      if (me) {
+        const mine = me.geometry();
+        list = all()
+          .filter((c) => c.code !== code && boxesTouch(me.bbox, c.bbox) && booleanIntersects(mine, c.geometry()))
+          .map((c) => c.code);
+      }
       neighbours.set(code, list);
       return list;
     },

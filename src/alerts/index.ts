@@ -45,13 +45,13 @@ export interface Alerts {
 
 export function createAlerts(deps: AlertsDeps): Alerts {
   const area = areaIndex(() =>
-    deps.geo.communeFeatures({ limit: 100_000, offset: 0 }).features.map(
-      (f): CommuneShape => ({
-        code: String(f.id),
-        name: String(f.properties?.name ?? f.id),
-        nameEn: String(f.properties?.nameEn ?? f.id),
-        bbox: f.bbox as [number, number, number, number],
-        geometry: f.geometry as CommuneShape["geometry"],
+    deps.geo.communes().map(
+      ({ unit, geometry }): CommuneShape => ({
+        code: unit.code,
+        name: unit.name,
+        nameEn: unit.nameEn,
+        bbox: unit.bbox as [number, number, number, number],
+        geometry,
       }),
     ),
   );

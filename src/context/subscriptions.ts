@@ -5,7 +5,7 @@
 // subscriber receives is the entity as that change left it.
 import { randomUUID } from "node:crypto";
 import type { Geometry } from "geojson";
-import mqtt from "mqtt";
+import type { MqttClient } from "mqtt";
 import type { AuditService } from "../core/audit/service.ts";
 import type { Actor } from "../core/context.ts";
 import type { Db } from "../core/db.ts";
@@ -174,17 +174,17 @@ export function subscriptionService(deps: SubscriptionDeps) {
 
   // ---------------------------------------------------------------- delivery
 
-  const mqttClients = new Map<string, Promise<mqtt.MqttClient>>();
+  const mqttClients = new Map<string, Promise<MqttClient>>();
 
   async function sendMqtt(p: NotifyPayload, body: string): Promise<void> {
     const u = new URL(p.endpoint.uri);
     const origin = `${u.protocol}//${u.username ? `${u.username}:${u.password}@` : ""}${u.host}`;
     let client = mqttClients.get(origin);
     if (!client) {
-      client = mqtt.connectAsync(origin, { reconnectPeriod: 0, connectTimeout: 5000 });
+      client = import("mqtt").then(({ default: mqtt }) => mqtt.connectAsync(origin, { reconnectPeriod: 0, connectTimeout: 5000 }));
       mqttClients.set(origin, client);
     }
-    let c: mqtt.MqttClient;
+    let c: MqttClient;
     try {
       c = await client;
     } catch (err) {

@@ -9,7 +9,7 @@ import { booleanIntersects } from "@turf/boolean-intersects";
 import Flatbush from "flatbush";
 import type { Feature, FeatureCollection, Geometry, MultiPolygon, Polygon } from "geojson";
 import type { Db } from "../core/db.ts";
-import { type PolygonGrid, polygonGrid } from "./grid.ts";
+import { type PackedBoundary, type PolygonGrid, packBoundary, polygonGrid, unpackBoundary } from "./grid.ts";
 import { notFound } from "../core/errors.ts";
 import { type NewUnit, type UnitRow, geoStore } from "./store.ts";
 
@@ -50,8 +50,14 @@ export const toUnitDto = (u: UnitRow): UnitDto => ({
 
 interface IndexedUnit {
   unit: UnitDto;
-  geometry: Polygon | MultiPolygon;
+  boundary: PackedBoundary;
   grid: PolygonGrid;
+}
+
+/** A commune of the province with its boundary, built as GeoJSON when asked for. */
+export interface CommuneBoundary {
+  unit: UnitDto;
+  geometry(): Polygon | MultiPolygon;
 }
 
 /** Vietnam's administrative-unit file (34 provinces, 3,321 communes after July 2025). */
@@ -132,11 +138,10 @@ export function geoService({ db, dataDir, province }: { db: Db; dataDir: string;
       const rows = await store.withBoundaries(province);
       const items: IndexedUnit[] = rows
         .filter((r) => r.boundary && (r.boundary.type === "Polygon" || r.boundary.type === "MultiPolygon") && r.bbox)
-        .map((r) => ({
-          unit: toUnitDto(r),
-          geometry: r.boundary as Polygon | MultiPolygon,
-          grid: polygonGrid(r.boundary as Polygon | MultiPolygon, r.bbox as number[]),
-        }));
+        .map((r) => {
+          const boundary = packBoundary(r.boundary as Polygon | MultiPolygon);
+          return { unit: toUnitDto(r), boundary, grid: polygonGrid(boundary, r.bbox as number[]) };
+        });
       const tree = new Flatbush(Math.max(items.length, 1));
       for (const it of items) {
         const [a, b, c, d] = it.unit.bbox as number[];
@@ -177,9 +182,15 @@ export function geoService({ db, dataDir, province }: { db: Db; dataDir: string;
       if (f.bbox) {
         const box = bboxPolygon(f.bbox);
         const hits = new Set(tree.search(...f.bbox));
-        chosen = items.filter((it, i) => hits.has(i) && booleanIntersects(box, it.geometry));
+        chosen = items.filter((it, i) => hits.has(i) && booleanIntersects(box, unpackBoundary(it.boundary)));
       }
       return { matched: chosen.length, features: chosen.slice(f.offset, f.offset + f.limit).map(unitFeature) };
+    },
+
+    /** Every commune with a boundary (for alert areas). */
+    communes(): CommuneBoundary[] {
+      if (!index) throw new Error("geo index not loaded");
+      return index.items.map((it) => ({ unit: it.unit, geometry: () => unpackBoundary(it.boundary) }));
     },
 
     communeFeature(code: string): Feature | undefined {
@@ -197,7 +208,7 @@ function unitFeature(it: IndexedUnit): Feature {
     type: "Feature",
     id: u.code,
     bbox: u.bbox ?? undefined,
-    geometry: it.geometry,
+    geometry: unpackBoundary(it.boundary),
     properties: {
       code: u.code,
       name: u.name,

@@ -1,7 +1,6 @@
 // HTTP routes of indicators: metadata, report forms and their approval, completeness, DHIS2-shaped
 // dataValueSets and analytics (JSON, CSV, XLSX), the plan's scorecard and tasks, automatic
 // sources and the Government export. Rules live in the services; this file does HTTP only.
-import ExcelJS from "exceljs";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import Papa from "papaparse";
 import { badRequest } from "../core/errors.ts";
@@ -83,6 +82,7 @@ function analyticsTable(r: AnalyticsResult, en: boolean): string[][] {
 }
 
 async function sendXlsx(reply: FastifyReply, name: string, table: Array<Array<string | number>>) {
+  const { default: ExcelJS } = await import("exceljs");
   const wb = new ExcelJS.Workbook();
   wb.creator = "Sen";
   const ws = wb.addWorksheet(name.slice(0, 31));

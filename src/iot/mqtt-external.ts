@@ -28,7 +28,7 @@
 // held for it. See docs/mqtt-external.md for what that implies (a node removed for good).
 import os from "node:os";
 import { randomInt } from "node:crypto";
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import { PayloadError } from "./payload.ts";
 import type { RpcTransport } from "./mqtt.ts";
 import type { CachedDevice, IotService } from "./service.ts";
@@ -117,6 +117,8 @@ const isTransient = (err: unknown) => !(err instanceof PayloadError);
 
 export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptions): Promise<ExternalMqtt> {
   const log = opts.log;
+  // The MQTT client is loaded only in external-broker mode (about 15 MB).
+  const { default: mqtt } = await import("mqtt");
   const url = new URL(opts.url);
   const clientId = opts.clientId ?? url.searchParams.get("clientId") ?? `sen-${os.hostname()}`.slice(0, 64);
   url.searchParams.delete("clientId");

@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import { hydrologyRule } from "../ops/index.ts";
 import type { CreateDeviceInput, IotService } from "./service.ts";
 import type { RuleSpec } from "./types.ts";
@@ -665,6 +665,8 @@ interface Runner {
 /** Run the fleet: one MQTT connection per device, telemetry every interval, answering RPC. */
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const log = opts.log ?? (() => {});
+  // The MQTT client is loaded when a simulator runs, not with the server (about 15 MB).
+  const { default: mqtt } = await import("mqtt");
   const state = createSimState(opts);
   const speed = opts.speed ?? 1;
   if (!(speed > 0 && speed <= 1_000_000)) throw new Error("speed must be above 0 and at most 1,000,000");

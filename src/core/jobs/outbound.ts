@@ -2,7 +2,7 @@
 // nodemailer). Both throw on failure so the job queue retries; a 4xx other than 408/429 from a
 // webhook is permanent (the receiver refuses this payload, retrying will not help).
 import { createHmac } from "node:crypto";
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import { PermanentJobError } from "./queue.ts";
 
 export interface WebhookTarget {
@@ -82,13 +82,15 @@ export function createMailer(smtpUrl: string | undefined, from: string): Mailer 
       },
       close() {},
     };
-  const transport = nodemailer.createTransport(smtpUrl, { from });
+  // nodemailer is loaded with the first mail, not with the server (about 15 MB).
+  let transport: Promise<Transporter> | undefined;
   return {
     configured: true,
     async send(mail) {
-      const info = await transport.sendMail({ from, ...mail });
+      transport ??= import("nodemailer").then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl, { from }));
+      const info = await (await transport).sendMail({ from, ...mail });
       return { messageId: String(info.messageId) };
     },
-    close: () => transport.close(),
+    close: () => void transport?.then((t) => t.close()),
   };
 }
