@@ -1,5 +1,6 @@
 // Runs a datastore load's reading half (load-worker.ts) in a worker thread and hands each block of
 // COPY rows to the caller, one at a time, in order.
+import v8 from "node:v8";
 import { Worker } from "node:worker_threads";
 import { IngestError } from "./ingest.ts";
 import type { FreeMessage, LoadJob, LoadMessage } from "./load-worker.ts";
@@ -24,6 +25,11 @@ export async function loadBlocks(
   job: LoadJob,
   onBlock: (data: Buffer, rowsSoFar: number, bytesRead: number) => Promise<void>,
 ): Promise<{ rows: number; bytesRead: number }> {
+  // The sen command sizes the server's young generation with --max-semi-space-size, a process-wide
+  // flag that would also override these limits (16 MB of new space in the reader instead of 8, +9 MB
+  // resident). The server's own heap was sized when it started; with the flag cleared, each reader's
+  // young generation follows its resourceLimits.
+  v8.setFlagsFromString("--max-semi-space-size=0");
   const worker = new Worker(workerUrl(), { workerData: job, resourceLimits: RESOURCE_LIMITS });
   try {
     return await new Promise((resolve, reject) => {
