@@ -8,7 +8,7 @@
 // - what the upload adds to the server's resident memory (CATALOG_LARGE_GROWTH_MB, default 100).
 //   It does not depend on the file's size: the reader holds two 512 KB blocks of rows, whatever the file;
 // - the server's whole resident memory stays under CATALOG_LARGE_LIMIT_MB (300), the issue's
-//   bound. The embedded database peaks 25–35 MB under it (docs/catalog.md, Memory).
+//   bound. The embedded database, the larger of the two, peaks ~45 MB under it (docs/catalog.md, Memory).
 import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
