@@ -178,13 +178,20 @@ export function geoService({ db, dataDir, province }: { db: Db; dataDir: string;
     communeFeatures(f: { bbox?: BBox; limit: number; offset: number }): { features: Feature[]; matched: number } {
       if (!index) throw new Error("geo index not loaded");
       const { tree, items } = index;
-      let chosen = items;
+      // With a bbox, each candidate's GeoJSON is built once: for the test, then for the response.
+      let chosen = items.map((it) => ({ it, geometry: undefined as Polygon | MultiPolygon | undefined }));
       if (f.bbox) {
         const box = bboxPolygon(f.bbox);
         const hits = new Set(tree.search(...f.bbox));
-        chosen = items.filter((it, i) => hits.has(i) && booleanIntersects(box, unpackBoundary(it.boundary)));
+        chosen = chosen
+          .filter((_, i) => hits.has(i))
+          .map(({ it }) => ({ it, geometry: unpackBoundary(it.boundary) }))
+          .filter(({ geometry }) => booleanIntersects(box, geometry));
       }
-      return { matched: chosen.length, features: chosen.slice(f.offset, f.offset + f.limit).map(unitFeature) };
+      return {
+        matched: chosen.length,
+        features: chosen.slice(f.offset, f.offset + f.limit).map(({ it, geometry }) => unitFeature(it, geometry)),
+      };
     },
 
     /** Every commune with a boundary (for alert areas). */
@@ -202,13 +209,13 @@ export function geoService({ db, dataDir, province }: { db: Db; dataDir: string;
   };
 }
 
-function unitFeature(it: IndexedUnit): Feature {
+function unitFeature(it: IndexedUnit, geometry: Polygon | MultiPolygon = unpackBoundary(it.boundary)): Feature {
   const u = it.unit;
   return {
     type: "Feature",
     id: u.code,
     bbox: u.bbox ?? undefined,
-    geometry: unpackBoundary(it.boundary),
+    geometry,
     properties: {
       code: u.code,
       name: u.name,
