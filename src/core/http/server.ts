@@ -187,6 +187,10 @@ export async function createHttpServer({ config, logger, accounts, audit, versio
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // Fastify's default gives each plugin 10 s to register. On a busy 2-core machine the embedded
+    // database's start-up work held the event loop past that, and Sen exited (seen in CI); a plugin
+    // that truly hangs is still caught.
+    pluginTimeout: 60_000,
   });
 
   // Query strings and path parameters arrive as text and are coerced to their schema's types;
