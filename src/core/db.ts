@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import v8 from "node:v8";
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, parse as pgliteParse, protocol } from "@electric-sql/pglite";
 import pg from "pg";
 import { from as copyFromStdin } from "pg-copy-streams";
 
@@ -128,11 +128,123 @@ abstract class BaseDb implements Db {
   }
 }
 
+/** A statement PostgreSQL has parsed once under `name`, with its parameters' type OIDs. */
+interface Prepared {
+  name: string;
+  types: number[];
+}
+
+/** Statements kept prepared at most; the least recently used is closed first. */
+const PREPARED_MAX = 100;
+/** Statements whose uses are counted before the count starts again. */
+const SEEN_MAX = 1000;
+const DDL = /^\s*(create|alter|drop|truncate)\b/i;
+const { serialize } = protocol;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 class PgliteDb extends BaseDb {
   readonly driver = "pglite" as const;
   readonly oneWriter = true;
   constructor(private readonly pg: PGlite) {
     super();
+  }
+
+  // Statements Sen runs again and again (a write group's UPDATE, a query's SELECT) are prepared
+  // once by name. PGlite's own query() parses and analyses the text at every call: for the
+  // context store's history INSERT that was ~250 µs of WebAssembly per call, more than writing
+  // 25 rows. A statement is prepared at its second use, so one-off SQL leaves nothing behind in
+  // the database's memory, which never shrinks.
+  private readonly prepared = new Map<string, Prepared>();
+  private readonly seen = new Map<string, number>();
+  private toClose: string[] = [];
+  private nextName = 0;
+
+  async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (!params.length) {
+      // A schema change can change what a prepared SELECT * returns: start again after one.
+      if (DDL.test(sql)) this.forgetPrepared();
+      return super.query<T>(sql, params);
+    }
+    if (!this.prepared.has(sql)) {
+      const uses = (this.seen.get(sql) ?? 0) + 1;
+      if (uses < 2) {
+        if (this.seen.size >= SEEN_MAX) this.seen.clear();
+        this.seen.set(sql, uses);
+        return super.query<T>(sql, params);
+      }
+      this.seen.delete(sql);
+    }
+    const inTx = this.inTransaction();
+    const run = () => this.pg.runExclusive(() => this.runPrepared<T>(sql, params, inTx));
+    try {
+      // Outside a transaction this waits for any transaction in flight, as PGlite's query() does.
+      return await (inTx ? run() : this.pg._runExclusiveTransaction(run));
+    } catch (err) {
+      // A table a statement reads was replaced under it: forget the statement; outside a
+      // transaction, run it once more as plain SQL.
+      if ((err as { code?: string }).code !== "0A000") throw err;
+      this.forget(sql);
+      if (inTx) throw err;
+      return super.query<T>(sql, params);
+    }
+  }
+
+  private async runPrepared<T>(sql: string, params: unknown[], inTx: boolean): Promise<T[]> {
+    let st = this.prepared.get(sql);
+    if (st) {
+      // Most recently used last: the first key is the one to close when the cache is full.
+      this.prepared.delete(sql);
+      this.prepared.set(sql, st);
+    } else {
+      const name = `sen_${this.nextName++}`;
+      const closing = this.toClose.map((n) => serialize.close({ type: "S", name: n }));
+      this.toClose = [];
+      const { messages } = await this.pg.execProtocol(
+        concat([...closing, serialize.parse({ name, text: sql, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]),
+        { syncToFs: false },
+      );
+      const described = messages.find((m) => m.name === "parameterDescription") as { dataTypeIDs: number[] } | undefined;
+      st = { name, types: described?.dataTypeIDs ?? [] };
+      this.prepared.set(sql, st);
+      if (this.prepared.size > PREPARED_MAX) this.forget(this.prepared.keys().next().value as string);
+    }
+    const types = st.types;
+    const values = params.map((v, i) => {
+      if (v === null || v === undefined) return null;
+      const serializer = this.pg.serializers[types[i]];
+      return serializer ? serializer(v) : String(v);
+    });
+    try {
+      const { messages } = await this.pg.execProtocol(
+        concat([serialize.bind({ statement: st.name, values }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()]),
+        { syncToFs: !inTx },
+      );
+      return (pgliteParse.parseResults(messages, this.pg.parsers)[0]?.rows ?? []) as T[];
+    } catch (err) {
+      // As PGlite's query() does: the failing statement and its parameters travel with the error.
+      Object.assign(err as object, { query: sql, params });
+      throw err;
+    }
+  }
+
+  private forget(sql: string): void {
+    const st = this.prepared.get(sql);
+    if (!st) return;
+    this.prepared.delete(sql);
+    this.toClose.push(st.name);
+  }
+
+  private forgetPrepared(): void {
+    for (const sql of [...this.prepared.keys()]) this.forget(sql);
   }
   protected rootClient(): Client {
     return this.pg;
@@ -167,6 +279,7 @@ class PgliteDb extends BaseDb {
     });
   }
   async exec(sql: string): Promise<void> {
+    this.forgetPrepared(); // migrations and other scripts change the schema
     const state = this.als.getStore();
     if (state) await (state.client as unknown as PGlite).exec(sql);
     else await this.pg.exec(sql);
