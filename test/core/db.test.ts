@@ -17,10 +17,18 @@ for (const target of dbTargets()) {
     afterAll(() => close?.());
 
     it("a repeated statement gives the same rows and types every time, whatever its parameters hold", async () => {
-      const insert = "INSERT INTO scratch.readings (id, station, at, value, tags, doc) SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::float8[]) AS t, LATERAL (SELECT $5::text[], $6::jsonb) x RETURNING id";
+      const insert =
+        "INSERT INTO scratch.readings (id, station, at, value, tags, doc) SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[], $4::float8[]) AS t, LATERAL (SELECT $5::text[], $6::jsonb) x RETURNING id";
       const doc = { name: "Tân Châu", quote: 'a "b" \\ c', nested: { list: [1, null, "x"] } };
       for (let i = 0; i < 4; i++) {
-        const rows = await db.query<{ id: number }>(insert, [[i], [`trạm-${i}`], [new Date(Date.UTC(2026, 10, 27, i))], [i === 2 ? null : 3.5 + i], ["a,b", 'q"uote', "{brace}"], doc]);
+        const rows = await db.query<{ id: number }>(insert, [
+          [i],
+          [`trạm-${i}`],
+          [new Date(Date.UTC(2026, 10, 27, i))],
+          [i === 2 ? null : 3.5 + i],
+          ["a,b", 'q"uote', "{brace}"],
+          doc,
+        ]);
         expect(rows).toEqual([{ id: i }]);
       }
       const select = "SELECT id, station, at, value, tags, doc FROM scratch.readings WHERE id = ANY($1::int[]) ORDER BY id";
@@ -72,8 +80,7 @@ for (const target of dbTargets()) {
 
     it("answers many different statements right, and keeps a bounded number prepared", async () => {
       const sqlFor = (k: number) => `SELECT $1::int + ${k} AS n`;
-      for (let round = 0; round < 2; round++)
-        for (let k = 0; k < 250; k++) expect(await db.one(sqlFor(k), [round])).toEqual({ n: round + k });
+      for (let round = 0; round < 2; round++) for (let k = 0; k < 250; k++) expect(await db.one(sqlFor(k), [round])).toEqual({ n: round + k });
       expect(await db.one(sqlFor(0), [7])).toEqual({ n: 7 });
       if (target.name === "pglite") {
         const held = await db.one<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements");
