@@ -261,11 +261,12 @@ export async function startSenForIngest(
   if (opts.mqttUrl) env.MQTT_URL = opts.mqttUrl;
   else env.MQTT_PORT = String(mqttPort);
   // BENCH_CPU_PROF=<folder>: Sen writes a V8 CPU profile there when it stops (node --cpu-prof).
-  if (process.env.BENCH_CPU_PROF) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`;
+  const launch = process.env.BENCH_CPU_PROF
+    ? senUnderNode(env, ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`])
+    : { command: path.join(ROOT, "bin/sen.js"), args: ["start"] };
   const server = await startServer({
     name: `Sen (${opts.database}${opts.mqttUrl ? ", external broker" : ", embedded broker"})`,
-    command: path.join(ROOT, "bin/sen.js"),
-    args: ["start"],
+    ...launch,
     env,
     readyPath: "/api/health",
     timeoutMs: settings.startTimeoutMs,
@@ -275,6 +276,25 @@ export async function startSenForIngest(
     },
   });
   return { ...server, database: opts.database, mqttPort };
+}
+
+/**
+ * `sen start` run by node itself with extra flags (Node 20 refuses --cpu-prof in NODE_OPTIONS):
+ * the variables and node flags of bin/sen.js's first line are applied here as its `env -S` would.
+ */
+function senUnderNode(env: NodeJS.ProcessEnv, nodeFlags: string[]): { command: string; args: string[] } {
+  const script = path.join(ROOT, "bin/sen.js");
+  const words = readFileSync(script, "utf8")
+    .split("\n")[0]
+    .replace(/^#!\/usr\/bin\/env -S /, "")
+    .split(/\s+/);
+  const flags: string[] = [];
+  for (const w of words) {
+    const assignment = /^([A-Z_]+)=(.*)$/.exec(w);
+    if (assignment) env[assignment[1]] = assignment[2];
+    else if (w.startsWith("--")) flags.push(w);
+  }
+  return { command: process.execPath, args: [...flags, ...nodeFlags, script, "start"] };
 }
 
 // ---------------------------------------------------------------------------------------------
