@@ -99,7 +99,7 @@ export function deviceProjection(deps: { db: Db; iot: IotService; service: Conte
     const at = new Date().toISOString();
     await db.tx(async () => {
       const ids = devices.map(deviceEntityId);
-      const current = new Map((await service.store.getMany("", ids, true)).map((e) => [e.id, e]));
+      const current = await service.lockedById("", ids);
       const changes: Change[] = [];
       for (const d of devices) {
         const before = current.get(deviceEntityId(d));

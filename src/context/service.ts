@@ -679,6 +679,7 @@ export function contextService(deps: ContextDeps) {
     readableTypes,
     checkWrite,
     commit,
+    lockedById,
     lookupContext: lookup,
     contextsList: () => [...contexts.entries()].map(([url, c]) => ({ url, ...c })),
     publicTypesList: () => [...publicTypes.entries()].flatMap(([tenant, s]) => [...s].map((type) => ({ tenant, type }))),
