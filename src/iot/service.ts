@@ -27,8 +27,6 @@ const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** Largest batch written in one transaction, and how long a batch waits to fill. */
 const BATCH_POINTS = 5000;
-/** How often the latest values of the devices that sent points are published as one event. */
-const TELEMETRY_EVENT_MS = 250;
 const LINGER_MS = 4;
 /** Points waiting beyond this are refused ("busy") rather than piling up in memory. */
 const MAX_QUEUED_POINTS = 200_000;
@@ -354,27 +352,10 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
         Promise.resolve(l(d.info, d.rules, points)).catch((err) => logger?.error({ err, device: d.row.id }, "points listener failed"));
       }
     }
-    for (const c of changed) {
-      const p = pendingTelemetry.get(c.id);
-      if (!p) pendingTelemetry.set(c.id, c);
-      else {
-        Object.assign(p.values, c.values);
-        p.ts = Math.max(p.ts, c.ts);
-      }
-    }
-    if (pendingTelemetry.size) telemetryTimer ??= setTimeout(publishTelemetry, TELEMETRY_EVENT_MS);
-  }
-
-  // The console's live values: the newest per device, a few times a second (an event row and its
-  // fan-out per batch cost ~0.6 ms of the embedded database at every batch under load).
-  const pendingTelemetry = new Map<string, { id: string; ts: number; values: Record<string, TelemetryValue> }>();
-  let telemetryTimer: NodeJS.Timeout | undefined;
-  function publishTelemetry(): void {
-    telemetryTimer = undefined;
-    const devices = [...pendingTelemetry.values()];
-    pendingTelemetry.clear();
-    // A very large window sends the first 100 devices.
-    void bus.publish("iot.telemetry", { devices: devices.slice(0, 100), more: Math.max(0, devices.length - 100) }, "staff").catch(() => undefined);
+    // One event per batch: it is the commit signal behind an external broker (whose PUBACK comes
+    // before Sen has the message), so it is not held back; a very large batch names 100 devices.
+    if (changed.length)
+      void bus.publish("iot.telemetry", { devices: changed.slice(0, 100), more: Math.max(0, changed.length - 100) }, "staff").catch(() => undefined);
   }
 
   function submitTelemetry(d: CachedDevice, raw: Buffer | string | unknown, parsed: boolean, done: IngestCallback): void {
@@ -698,10 +679,6 @@ export function iotService({ db, audit, bus, locate, agencyExists, ruleProblems,
       while (queue.length || inFlight) {
         flush();
         await lastBatch;
-      }
-      if (telemetryTimer) {
-        clearTimeout(telemetryTimer);
-        publishTelemetry();
       }
     },
 
