@@ -9,17 +9,19 @@ import { type Alarm, type DeviceProfile, digitsFor, formatValue, keyLabel, unitL
 export interface Profiles {
   byId: Map<string, DeviceProfile>;
   byType: Map<string, DeviceProfile>;
+  /** The list came back (or failed): until then units and labels are not known. */
+  loaded: boolean;
 }
 
-const EMPTY: Profiles = { byId: new Map(), byType: new Map() };
+const EMPTY: Profiles = { byId: new Map(), byType: new Map(), loaded: false };
 
 export function useProfiles(enabled = true): Profiles {
   const [profiles, setProfiles] = useState<Profiles>(EMPTY);
   useEffect(() => {
     if (!enabled) return;
     loadProfiles().then(
-      (list) => setProfiles({ byId: new Map(list.map((p) => [p.id, p])), byType: new Map(list.map((p) => [p.type, p])) }),
-      () => {},
+      (list) => setProfiles({ byId: new Map(list.map((p) => [p.id, p])), byType: new Map(list.map((p) => [p.type, p])), loaded: true }),
+      () => setProfiles({ ...EMPTY, loaded: true }),
     );
   }, [enabled]);
   return profiles;

@@ -126,7 +126,8 @@ export default function DevicePage({ id }: { id: string }) {
         </div>
       </div>
     );
-  if (!device)
+  // Values wait for the profiles too: shown before them they would lack their units.
+  if (!device || !profiles.loaded)
     return (
       <div className="page-loading" role="status">
         <span className="spinner" aria-hidden="true" />
