@@ -199,31 +199,13 @@ class PgliteDb extends BaseDb {
   }
 
   private async runPrepared<T>(sql: string, params: unknown[], inTx: boolean): Promise<T[]> {
-    let st = this.prepared.get(sql);
-    if (st) {
-      // Most recently used last: the first key is the one to close when the cache is full.
-      this.prepared.delete(sql);
-      this.prepared.set(sql, st);
-    } else {
-      const name = `sen_${this.nextName++}`;
-      const closing = this.toClose.map((n) => serialize.close({ type: "S", name: n }));
-      this.toClose = [];
-      const { messages } = await this.pg.execProtocol(
-        concat([...closing, serialize.parse({ name, text: sql, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]),
-        { syncToFs: false },
-      );
-      const described = messages.find((m) => m.name === "parameterDescription") as { dataTypeIDs: number[] } | undefined;
-      st = { name, types: described?.dataTypeIDs ?? [] };
-      this.prepared.set(sql, st);
-      if (this.prepared.size > PREPARED_MAX) this.forget(this.prepared.keys().next().value as string);
-    }
-    const types = st.types;
-    const values = params.map((v, i) => {
-      if (v === null || v === undefined) return null;
-      const serializer = this.pg.serializers[types[i]];
-      return serializer ? serializer(v) : String(v);
-    });
     try {
+      const st = await this.statementFor(sql);
+      const values = params.map((v, i) => {
+        if (v === null || v === undefined) return null;
+        const serializer = this.pg.serializers[st.types[i]];
+        return serializer ? serializer(v) : String(v);
+      });
       const { messages } = await this.pg.execProtocol(
         concat([serialize.bind({ statement: st.name, values }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()]),
         { syncToFs: !inTx },
@@ -234,6 +216,29 @@ class PgliteDb extends BaseDb {
       Object.assign(err as object, { query: sql, params });
       throw err;
     }
+  }
+
+  /** The prepared statement for `sql`, prepared now (closing evicted ones in the same call) if need be. */
+  private async statementFor(sql: string): Promise<Prepared> {
+    const known = this.prepared.get(sql);
+    if (known) {
+      // Most recently used last: the first key is the one to close when the cache is full.
+      this.prepared.delete(sql);
+      this.prepared.set(sql, known);
+      return known;
+    }
+    const name = `sen_${this.nextName++}`;
+    const closing = this.toClose.map((n) => serialize.close({ type: "S", name: n }));
+    this.toClose = [];
+    const { messages } = await this.pg.execProtocol(
+      concat([...closing, serialize.parse({ name, text: sql, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]),
+      { syncToFs: false },
+    );
+    const described = messages.find((m) => m.name === "parameterDescription") as { dataTypeIDs: number[] } | undefined;
+    const st = { name, types: described?.dataTypeIDs ?? [] };
+    this.prepared.set(sql, st);
+    if (this.prepared.size > PREPARED_MAX) this.forget(this.prepared.keys().next().value as string);
+    return st;
   }
 
   private forget(sql: string): void {

@@ -178,20 +178,15 @@ export function geoService({ db, dataDir, province }: { db: Db; dataDir: string;
     communeFeatures(f: { bbox?: BBox; limit: number; offset: number }): { features: Feature[]; matched: number } {
       if (!index) throw new Error("geo index not loaded");
       const { tree, items } = index;
-      // With a bbox, each candidate's GeoJSON is built once: for the test, then for the response.
-      let chosen = items.map((it) => ({ it, geometry: undefined as Polygon | MultiPolygon | undefined }));
-      if (f.bbox) {
-        const box = bboxPolygon(f.bbox);
-        const hits = new Set(tree.search(...f.bbox));
-        chosen = chosen
-          .filter((_, i) => hits.has(i))
-          .map(({ it }) => ({ it, geometry: unpackBoundary(it.boundary) }))
-          .filter(({ geometry }) => booleanIntersects(box, geometry));
+      if (!f.bbox) return { matched: items.length, features: items.slice(f.offset, f.offset + f.limit).map((it) => unitFeature(it)) };
+      // Each candidate's GeoJSON is built once: for the intersection test, then for the response.
+      const box = bboxPolygon(f.bbox);
+      const chosen: Feature[] = [];
+      for (const i of tree.search(...f.bbox).sort((a, b) => a - b)) {
+        const geometry = unpackBoundary(items[i].boundary);
+        if (booleanIntersects(box, geometry)) chosen.push(unitFeature(items[i], geometry));
       }
-      return {
-        matched: chosen.length,
-        features: chosen.slice(f.offset, f.offset + f.limit).map(({ it, geometry }) => unitFeature(it, geometry)),
-      };
+      return { matched: chosen.length, features: chosen.slice(f.offset, f.offset + f.limit) };
     },
 
     /** Every commune with a boundary (for alert areas). */
