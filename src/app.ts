@@ -270,6 +270,7 @@ export interface Sen {
   app: FastifyInstance;
   /** The embedded MQTT broker, when Sen runs one. */
   mqttPort?: number;
+  broker?: EmbeddedBroker;
   services: Services;
   seeded: Awaited<ReturnType<Services["seed"]>>;
   close(): Promise<void>;
@@ -444,6 +445,7 @@ export async function createSen(opts: SenOptions): Promise<Sen> {
     return {
       app,
       mqttPort: broker?.port,
+      broker,
       services,
       seeded,
       async close() {

@@ -2,18 +2,9 @@
 // COPY rows to the caller, one at a time, in order.
 import v8 from "node:v8";
 import { Worker } from "node:worker_threads";
+import { workerUrl } from "../core/worker.ts";
 import { IngestError } from "./ingest.ts";
 import type { FreeMessage, LoadJob, LoadMessage } from "./load-worker.ts";
-
-// Compiled (dist/), the worker is a JavaScript file beside this one. From source (the tests) it is
-// TypeScript, loaded through tsx by a one-line bootstrap.
-const FROM_SOURCE = import.meta.url.endsWith(".ts");
-function workerUrl(): URL {
-  if (!FROM_SOURCE) return new URL("./load-worker.js", import.meta.url);
-  const target = new URL("./load-worker.ts", import.meta.url).href;
-  const bootstrap = `import { register } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))}; register(); await import(${JSON.stringify(target)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
-}
 
 /**
  * The worker's heap is capped: a CSV load stays far below (its garbage is collected as it goes);
@@ -30,7 +21,7 @@ export async function loadBlocks(
   // resident). The server's own heap was sized when it started; with the flag cleared, each reader's
   // young generation follows its resourceLimits.
   v8.setFlagsFromString("--max-semi-space-size=0");
-  const worker = new Worker(workerUrl(), { workerData: job, resourceLimits: RESOURCE_LIMITS });
+  const worker = new Worker(workerUrl(import.meta.url, "load-worker"), { workerData: job, resourceLimits: RESOURCE_LIMITS });
   try {
     return await new Promise((resolve, reject) => {
       let chain = Promise.resolve();

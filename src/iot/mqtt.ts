@@ -2,24 +2,22 @@
 //   CONNECT with the access token as user name (or an MQTT user name and password)
 //   PUBLISH v1/devices/me/telemetry | v1/devices/me/attributes | v1/devices/me/rpc/response/{id}
 //   SUBSCRIBE v1/devices/me/rpc/request/+ (server-side RPC) and v1/devices/me/attributes
-// A QoS 1 PUBACK is sent only after the message's data has committed: aedes acknowledges once
-// authorizePublish calls back, and we call back when the batch holding the message commits.
-import net from "node:net";
-import { Aedes, type Client } from "aedes";
-import type { CachedDevice, IotService } from "./service.ts";
+// The broker runs in its own thread (mqtt-worker.ts); this side answers its questions: whose
+// credentials a CONNECT carries, and what becomes of each PUBLISH. A QoS 1 PUBACK is sent only
+// after the message's data has committed: the broker thread acknowledges a publish once this side
+// reports it written (or refused for good).
+import { Worker } from "node:worker_threads";
+import { workerUrl } from "../core/worker.ts";
+import type { BrokerStats, BrokerThreadOptions, FromBroker, ToBroker } from "./mqtt-worker.ts";
+import type { IotService } from "./service.ts";
 import { PayloadError } from "./payload.ts";
 
 const TELEMETRY = "v1/devices/me/telemetry";
 const ATTRIBUTES = "v1/devices/me/attributes";
 const RPC_REQUEST = "v1/devices/me/rpc/request/";
 const RPC_RESPONSE = "v1/devices/me/rpc/response/";
-const ALLOWED_SUBSCRIPTIONS = new Set([`${RPC_REQUEST}+`, ATTRIBUTES, "v1/devices/me/attributes/response/+"]);
-
-/** Connection attempts one address may make per second before being refused. */
-const CONNECTS_PER_SECOND = 50;
-const MAX_CLIENTS = 20_000;
-
-type DeviceClient = Client & { senDevice?: CachedDevice };
+/** A broker thread that stops unasked is started again after this long. */
+const RESTART_MS = 1_000;
 
 export interface RpcTransport {
   /** Deliver a request to the device's session; false when the device is not connected. */
@@ -29,139 +27,161 @@ export interface RpcTransport {
 
 export interface EmbeddedBroker extends RpcTransport {
   port: number;
-  stats: { connections: number; refusedConnections: number; authFailures: number };
+  /** The broker thread's counters, as it last reported them (once a second when they change). */
+  stats: BrokerStats;
+  /** The broker's thread now (diagnostics: its resource use, a heap snapshot; a test stops it). */
+  readonly thread: Worker;
   close(): Promise<void>;
 }
 
 export async function startEmbeddedBroker(
   iot: IotService,
-  opts: { port: number; host: string; log?: { warn(o: object, m: string): void } },
+  opts: { port: number; host: string; log?: { warn(o: object, m: string): void; error?(o: object, m: string): void } },
 ): Promise<EmbeddedBroker> {
-  const sessions = new Map<string, DeviceClient>();
-  const rpcTargets = new Map<string, string>(); // topic of a pending request → device id
   const responseHandlers: Array<(deviceId: string, requestId: number, payload: Buffer) => void> = [];
-  const stats = { connections: 0, refusedConnections: 0, authFailures: 0 };
-  const recent = new Map<string, { second: number; count: number }>();
+  const stats: BrokerStats = { connections: 0, refusedConnections: 0, authFailures: 0 };
+  const rpcWaiting = new Map<number, { resolve(delivered: boolean): void; reject(err: Error): void }>();
+  let nextRpc = 0;
+  let closing = false;
+  let worker: Worker;
+  /** The thread is up and listening (false between a stop and its restart). */
+  let running = false;
 
-  const broker = await Aedes.createBroker({
-    heartbeatInterval: 60_000,
-    connectTimeout: 10_000,
-    preConnect(client, _packet, done) {
-      const ip = (client.conn as net.Socket).remoteAddress ?? "?";
-      const second = Math.floor(Date.now() / 1000);
-      const r = recent.get(ip);
-      if (!r || r.second !== second) recent.set(ip, { second, count: 1 });
-      else r.count++;
-      if ((r && r.second === second && r.count > CONNECTS_PER_SECOND) || broker.connectedClients >= MAX_CLIENTS) {
-        stats.refusedConnections++;
-        return done(null, false);
-      }
-      if (recent.size > 10_000) recent.clear();
-      done(null, true);
-    },
-    authenticate(client: DeviceClient, username, password, done) {
-      // ThingsBoard devices send their access token as the user name; devices with MQTT
-      // credentials send a user name and password.
-      const device = !username
-        ? undefined
-        : password?.length
-          ? (iot.byMqttCredentials(username, password.toString()) ?? iot.byToken(username))
-          : iot.byToken(username);
-      if (!device?.row.enabled) {
-        stats.authFailures++;
-        const err = Object.assign(new Error("Bad user name or password"), { returnCode: 4 as const });
-        return done(err, null);
-      }
-      client.senDevice = device;
-      done(null, true);
-    },
-    authorizePublish(client: DeviceClient | null, packet, done) {
-      const device = client?.senDevice;
-      if (!device) return done(new Error("not authenticated"));
-      const topic = packet.topic;
-      // Nothing a device sends is passed on, so nothing it sends is kept as a retained message
-      // either (a device could otherwise fill the broker's memory with retained topics).
-      packet.retain = false;
-      const ack = () => done(null);
-      // A rejected message is still acknowledged (so a device does not resend poison forever),
-      // counted on the device with its reason, and never forwarded.
-      const refused = (err: unknown) => {
-        // Database trouble or "busy": no ack; the client is disconnected and resends on reconnect.
-        if (!(err instanceof PayloadError)) return done(err as Error);
-        done(null);
-      };
-      if (topic === TELEMETRY) {
-        iot.submitTelemetry(device, packet.payload as Buffer, (err) => (err ? refused(err) : ack()));
+  // Results go back in one message per turn of this thread's event loop: a committed batch
+  // settles all its publishes in one synchronous loop.
+  let results: Extract<ToBroker, { t: "results" }> | undefined;
+  function settle(ref: number, err?: Error) {
+    if (!results) {
+      results = { t: "results", done: [], failed: [] };
+      const target = worker;
+      queueMicrotask(() => {
+        const m = results;
+        results = undefined;
+        // A broker thread that has gone took its connections with it: their devices resend.
+        if (m && target === worker && !closing) target.postMessage(m);
+      });
+    }
+    if (err) results.failed.push([ref, err.message]);
+    else results.done.push(ref);
+  }
+  // A rejected message is still acknowledged (so a device does not resend poison forever),
+  // counted on the device with its reason, and never forwarded. Database trouble or "busy"
+  // is not: the client is disconnected and resends on reconnect.
+  const outcome = (ref: number) => (err?: unknown) => settle(ref, err && !(err instanceof PayloadError) ? (err as Error) : undefined);
+
+  function publishes(m: Extract<FromBroker, { t: "publishes" }>) {
+    const data = Buffer.from(m.payloads.buffer, m.payloads.byteOffset, m.payloads.byteLength);
+    let start = 0;
+    for (let i = 0; i < m.refs.length; i++) {
+      const ref = m.refs[i];
+      const topic = m.topics[i];
+      const payload = data.subarray(start, m.ends[i]);
+      start = m.ends[i];
+      const device = iot.byDeviceId(m.devices[i]);
+      if (!device) {
+        // Deleted since it connected.
+        iot.rejectMessage(undefined, "unknown device");
+        settle(ref);
+      } else if (topic === TELEMETRY) {
+        iot.submitTelemetry(device, payload, outcome(ref));
       } else if (topic === ATTRIBUTES) {
-        iot.ingestAttributes(device, packet.payload as Buffer).then(ack, refused);
+        iot.ingestAttributes(device, payload).then(outcome(ref), outcome(ref));
       } else if (topic.startsWith(RPC_RESPONSE)) {
         const id = Number(topic.slice(RPC_RESPONSE.length));
-        if (Number.isInteger(id)) for (const h of responseHandlers) h(device.row.id, id, packet.payload as Buffer);
+        if (Number.isInteger(id)) for (const h of responseHandlers) h(device.row.id, id, payload);
         else iot.rejectMessage(device, `unknown topic ${topic.slice(0, 100)}`);
-        ack();
+        settle(ref);
       } else {
         iot.rejectMessage(device, `unknown topic ${topic.slice(0, 100)}`);
-        ack();
+        settle(ref);
       }
-    },
-    authorizeSubscribe(client: DeviceClient, sub, done) {
-      if (client.senDevice && ALLOWED_SUBSCRIPTIONS.has(sub.topic)) return done(null, sub);
-      done(null, null); // refused: SUBACK failure for this topic only
-    },
-    authorizeForward(client: DeviceClient, packet) {
-      // Devices publish only to Sen: nothing they send is passed on to another device.
-      // Sen's own RPC requests go to the one session they are meant for.
-      const target = rpcTargets.get(packet.topic);
-      if (target === undefined) return null;
-      return client.senDevice?.row.id === target ? packet : null;
-    },
-  });
-
-  broker.on("client", (client: DeviceClient) => {
-    stats.connections++;
-    if (client.senDevice) {
-      const old = sessions.get(client.senDevice.row.id);
-      if (old && old !== client) old.close();
-      sessions.set(client.senDevice.row.id, client);
     }
-  });
-  broker.on("clientDisconnect", (client: DeviceClient) => {
-    const id = client.senDevice?.row.id;
-    if (id && sessions.get(id) === client) sessions.delete(id);
-  });
-  broker.on("clientError", () => undefined);
-  broker.on("connectionError", () => undefined);
+  }
 
-  const server = net.createServer(broker.handle);
-  server.maxConnections = MAX_CLIENTS;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  function authenticate(username: string, password: string | null): string | null {
+    // ThingsBoard devices send their access token as the user name; devices with MQTT
+    // credentials send a user name and password.
+    const device = password !== null ? (iot.byMqttCredentials(username, password) ?? iot.byToken(username)) : iot.byToken(username);
+    return device?.row.enabled ? device.row.id : null;
+  }
+
+  /** Start the broker thread on `port`; resolves with the port it listens on. */
+  function start(port: number): Promise<number> {
+    const options: BrokerThreadOptions = { port, host: opts.host };
+    const w = new Worker(workerUrl(import.meta.url, "mqtt-worker"), { workerData: options });
+    worker = w;
+    return new Promise<number>((resolve, reject) => {
+      let listening = false;
+      w.on("message", (m: FromBroker) => {
+        if (m.t === "publishes") publishes(m);
+        else if (m.t === "auth") w.postMessage({ t: "auth", id: m.id, deviceId: authenticate(m.username, m.password) } satisfies ToBroker);
+        else if (m.t === "rpc") {
+          const p = rpcWaiting.get(m.id);
+          rpcWaiting.delete(m.id);
+          if (m.error) p?.reject(new Error(m.error));
+          else p?.resolve(m.delivered);
+        } else if (m.t === "stats") Object.assign(stats, m.stats);
+        else if (m.t === "listening") {
+          listening = true;
+          running = true;
+          if (closing) void w.terminate(); // restarted while Sen was closing it
+          resolve(m.port);
+        } else if (m.t === "failed") {
+          reject(Object.assign(new Error(m.message), { code: m.code }));
+          void w.terminate();
+        }
+      });
+      w.on("error", (err) => {
+        if (!listening) reject(err);
+        else opts.log?.error?.({ err }, "the MQTT broker's thread failed");
+      });
+      w.on("exit", (code) => {
+        if (w === worker) running = false;
+        if (!listening) return reject(new Error(`the MQTT broker's thread stopped at start (exit code ${code})`));
+        if (closing || w !== worker) return;
+        for (const p of rpcWaiting.values()) p.resolve(false);
+        rpcWaiting.clear();
+        opts.log?.warn({ code }, "the MQTT broker's thread stopped; starting it again");
+        setTimeout(() => {
+          if (!closing) start(bound).catch((err) => opts.log?.error?.({ err }, "the MQTT broker's thread did not start again"));
+        }, RESTART_MS).unref();
+      });
+    });
+  }
+
+  const bound = await start(opts.port);
 
   return {
-    port,
+    port: bound,
     stats,
-    async sendRequest(deviceId, requestId, payload) {
-      if (!sessions.has(deviceId)) return false;
-      const topic = `${RPC_REQUEST}${requestId}`;
-      rpcTargets.set(topic, deviceId);
-      await new Promise<void>((resolve, reject) =>
-        broker.publish({ cmd: "publish", topic, payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, (err) =>
-          err ? reject(err) : resolve(),
-        ),
-      );
-      rpcTargets.delete(topic);
-      return true;
+    get thread() {
+      return worker;
+    },
+    sendRequest(deviceId, requestId, payload) {
+      if (!running) return Promise.resolve(false);
+      const id = nextRpc++;
+      return new Promise<boolean>((resolve, reject) => {
+        rpcWaiting.set(id, { resolve, reject });
+        worker.postMessage({ t: "rpc", id, deviceId, topic: `${RPC_REQUEST}${requestId}`, payload: JSON.stringify(payload) } satisfies ToBroker);
+      });
     },
     onResponse(handler) {
       responseHandlers.push(handler);
     },
     async close() {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      await new Promise<void>((resolve) => broker.close(() => resolve())); // disconnects every client
-      await stopped;
+      if (closing) return;
+      closing = true;
+      const w = worker;
+      // The broker disconnects every client and stops listening before the thread ends.
+      if (running)
+        await new Promise<void>((resolve) => {
+          w.on("message", (m: FromBroker) => m.t === "closed" && resolve());
+          w.once("exit", () => resolve());
+          w.postMessage({ t: "close" } satisfies ToBroker);
+        });
+      await w.terminate();
+      for (const p of rpcWaiting.values()) p.resolve(false);
+      rpcWaiting.clear();
     },
   };
 }

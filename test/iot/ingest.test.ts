@@ -197,6 +197,27 @@ for (const target of dbTargets()) {
       expect((await sen.app.inject({ url: "/api/health" })).statusCode).toBe(200);
     });
 
+    it("starts the broker's thread again if it stops; devices reconnect and their data is stored", async () => {
+      await device("restart-1", { accessToken: "RESTART-TOKEN-1" });
+      const before = await connectDevice(port, "RESTART-TOKEN-1");
+      await publish(before, "v1/devices/me/telemetry", JSON.stringify({ waterLevel: 1.11 }));
+      const closed = new Promise<void>((r) => before.once("close", () => r()));
+      const broker = sen.broker;
+      if (!broker) throw new Error("no embedded broker");
+      const old = broker.thread;
+      await old.terminate();
+      await closed; // the connection went with the thread
+      let after: Awaited<ReturnType<typeof connectDevice>> | undefined;
+      for (let i = 0; i < 50 && !after; i++)
+        after = await connectDevice(port, "RESTART-TOKEN-1").catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
+      if (!after) throw new Error("the broker did not come back");
+      expect(broker.thread).not.toBe(old);
+      await publish(after, "v1/devices/me/telemetry", JSON.stringify({ waterLevel: 2.22 }));
+      await end(after);
+      const hist = (await sen.app.inject({ url: "/api/devices/restart-1/telemetry?keys=waterLevel", headers: auth(admin) })).json();
+      expect(hist.waterLevel.map((p: { value: number }) => p.value)).toEqual([1.11, 2.22]);
+    });
+
     it("refuses malformed rules on a device or a profile, and writes nothing", async () => {
       const before = (await sen.app.inject({ url: "/api/devices", headers: auth(admin) })).json().total;
       for (const rules of [
