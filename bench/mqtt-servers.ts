@@ -7,6 +7,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
+import { senLaunch } from "./servers.ts";
 import {
   ROOT,
   type RunningServer,
@@ -260,10 +261,7 @@ export async function startSenForIngest(
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
   if (opts.mqttUrl) env.MQTT_URL = opts.mqttUrl;
   else env.MQTT_PORT = String(mqttPort);
-  // BENCH_CPU_PROF=<folder>: Sen writes a V8 CPU profile there when it stops (node --cpu-prof).
-  const launch = process.env.BENCH_CPU_PROF
-    ? senUnderNode(env, ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`])
-    : { command: path.join(ROOT, "bin/sen.js"), args: ["start"] };
+  const launch = senLaunch(env);
   const server = await startServer({
     name: `Sen (${opts.database}${opts.mqttUrl ? ", external broker" : ", embedded broker"})`,
     ...launch,
@@ -276,25 +274,6 @@ export async function startSenForIngest(
     },
   });
   return { ...server, database: opts.database, mqttPort };
-}
-
-/**
- * `sen start` run by node itself with extra flags (Node 20 refuses --cpu-prof in NODE_OPTIONS):
- * the variables and node flags of bin/sen.js's first line are applied here as its `env -S` would.
- */
-function senUnderNode(env: NodeJS.ProcessEnv, nodeFlags: string[]): { command: string; args: string[] } {
-  const script = path.join(ROOT, "bin/sen.js");
-  const words = readFileSync(script, "utf8")
-    .split("\n")[0]
-    .replace(/^#!\/usr\/bin\/env -S /, "")
-    .split(/\s+/);
-  const flags: string[] = [];
-  for (const w of words) {
-    const assignment = /^([A-Z_]+)=(.*)$/.exec(w);
-    if (assignment) env[assignment[1]] = assignment[2];
-    else if (w.startsWith("--")) flags.push(w);
-  }
-  return { command: process.execPath, args: [...flags, ...nodeFlags, script, "start"] };
 }
 
 // ---------------------------------------------------------------------------------------------

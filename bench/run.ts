@@ -86,7 +86,7 @@ function usage(): string {
     "BENCH_DATABASE_URL (else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres; off = skip PostgreSQL).",
     "ingest: BENCH_DEVICES (100), BENCH_INFLIGHT (50 messages per device awaiting commit), BENCH_LOADERS (2 load-generator processes),",
     "BENCH_INGEST_TARGETS (aedes,sen-embedded,mosquitto,sen-external: a subset), BENCH_AEDES_SUBSCRIBER (process; network = an MQTT client),",
-    "BENCH_CPU_PROF (a folder: Sen runs with --cpu-prof and leaves its profile there).",
+    "BENCH_CPU_PROF (a folder: every Sen the run starts runs with --cpu-prof and leaves its profile there, one file per thread).",
     "",
   ].join("\n");
 }

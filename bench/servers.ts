@@ -1,5 +1,6 @@
 // The servers a run measures, each started as a child process: the bare-Fastify ceiling, and Sen
 // itself exactly as an operator starts it (`bin/sen.js start`).
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT, type RunningServer, type SenUnderTest, type ServerSpec, type Settings, startServer, tempDir } from "./lib.ts";
 
@@ -35,8 +36,7 @@ export async function startSen(settings: Settings, database: SenUnderTest["datab
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const spec: ServerSpec = {
     name: `Sen (${database})`,
-    command: path.join(ROOT, "bin/sen.js"),
-    args: ["start"],
+    ...senLaunch(env),
     env,
     readyPath: "/api/health",
     timeoutMs: settings.startTimeoutMs,
@@ -50,4 +50,26 @@ export async function startSen(settings: Settings, database: SenUnderTest["datab
   await (await startServer(spec)).stop();
   const server = await startServer(spec);
   return { ...server, database };
+}
+
+/**
+ * How to run `sen start`. With BENCH_CPU_PROF=<folder>, Sen writes a V8 CPU profile there when it
+ * stops: node runs bin/sen.js itself with --cpu-prof (Node 20 refuses it in NODE_OPTIONS), and the
+ * variables and node flags of bin/sen.js's first line are applied here as its `env -S` would.
+ */
+export function senLaunch(env: NodeJS.ProcessEnv): { command: string; args: string[] } {
+  const script = path.join(ROOT, "bin/sen.js");
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return { command: script, args: ["start"] };
+  const words = readFileSync(script, "utf8")
+    .split("\n")[0]
+    .replace(/^#!\/usr\/bin\/env -S /, "")
+    .split(/\s+/);
+  const flags: string[] = [];
+  for (const w of words) {
+    const assignment = /^([A-Z_]+)=(.*)$/.exec(w);
+    if (assignment) env[assignment[1]] = assignment[2];
+    else if (w.startsWith("--")) flags.push(w);
+  }
+  return { command: process.execPath, args: [...flags, "--cpu-prof", `--cpu-prof-dir=${path.resolve(dir)}`, script, "start"] };
 }
