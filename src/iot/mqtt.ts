@@ -48,28 +48,29 @@ export async function startEmbeddedBroker(
   let running = false;
 
   // Results go back in one message per turn of this thread's event loop: a committed batch
-  // settles all its publishes in one synchronous loop.
-  let results: Extract<ToBroker, { t: "results" }> | undefined;
-  function settle(ref: number, err?: Error) {
-    if (!results) {
-      results = { t: "results", done: [], failed: [] };
-      const target = worker;
-      queueMicrotask(() => {
-        const m = results;
-        results = undefined;
-        // A broker thread that has gone took its connections with it: their devices resend.
-        if (m && target === worker && !closing) target.postMessage(m);
-      });
+  // settles all its publishes in one synchronous loop. They are kept per thread: a thread that
+  // has gone took its connections with it, and their devices resend.
+  const results = new Map<Worker, Extract<ToBroker, { t: "results" }>>();
+  function settle(from: Worker, ref: number, err?: Error) {
+    let r = results.get(from);
+    if (!r) {
+      if (!results.size)
+        queueMicrotask(() => {
+          for (const [w, m] of results) if (w === worker && !closing) w.postMessage(m);
+          results.clear();
+        });
+      r = { t: "results", done: [], failed: [] };
+      results.set(from, r);
     }
-    if (err) results.failed.push([ref, err.message]);
-    else results.done.push(ref);
+    if (err) r.failed.push([ref, err.message]);
+    else r.done.push(ref);
   }
   // A rejected message is still acknowledged (so a device does not resend poison forever),
   // counted on the device with its reason, and never forwarded. Database trouble or "busy"
   // is not: the client is disconnected and resends on reconnect.
-  const outcome = (ref: number) => (err?: unknown) => settle(ref, err && !(err instanceof PayloadError) ? (err as Error) : undefined);
+  const outcome = (from: Worker, ref: number) => (err?: unknown) => settle(from, ref, err && !(err instanceof PayloadError) ? (err as Error) : undefined);
 
-  function publishes(m: Extract<FromBroker, { t: "publishes" }>) {
+  function publishes(from: Worker, m: Extract<FromBroker, { t: "publishes" }>) {
     const data = Buffer.from(m.payloads.buffer, m.payloads.byteOffset, m.payloads.byteLength);
     let start = 0;
     for (let i = 0; i < m.refs.length; i++) {
@@ -81,19 +82,19 @@ export async function startEmbeddedBroker(
       if (!device) {
         // Deleted since it connected.
         iot.rejectMessage(undefined, "unknown device");
-        settle(ref);
+        settle(from, ref);
       } else if (topic === TELEMETRY) {
-        iot.submitTelemetry(device, payload, outcome(ref));
+        iot.submitTelemetry(device, payload, outcome(from, ref));
       } else if (topic === ATTRIBUTES) {
-        iot.ingestAttributes(device, payload).then(outcome(ref), outcome(ref));
+        iot.ingestAttributes(device, payload).then(outcome(from, ref), outcome(from, ref));
       } else if (topic.startsWith(RPC_RESPONSE)) {
         const id = Number(topic.slice(RPC_RESPONSE.length));
         if (Number.isInteger(id)) for (const h of responseHandlers) h(device.row.id, id, payload);
         else iot.rejectMessage(device, `unknown topic ${topic.slice(0, 100)}`);
-        settle(ref);
+        settle(from, ref);
       } else {
         iot.rejectMessage(device, `unknown topic ${topic.slice(0, 100)}`);
-        settle(ref);
+        settle(from, ref);
       }
     }
   }
@@ -113,7 +114,7 @@ export async function startEmbeddedBroker(
     return new Promise<number>((resolve, reject) => {
       let listening = false;
       w.on("message", (m: FromBroker) => {
-        if (m.t === "publishes") publishes(m);
+        if (m.t === "publishes") publishes(w, m);
         else if (m.t === "auth") w.postMessage({ t: "auth", id: m.id, deviceId: authenticate(m.username, m.password) } satisfies ToBroker);
         else if (m.t === "rpc") {
           const p = rpcWaiting.get(m.id);
