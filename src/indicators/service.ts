@@ -95,11 +95,13 @@ export function indicatorsService({ db, audit, bus, onApproved }: IndicatorsDeps
     return model;
   }
 
-  /** Commit a metadata change: audit, tell other nodes, reload after commit. */
+  /**
+   * Record a metadata change in its transaction: audit it and tell other nodes. Each caller
+   * reloads the model itself once the transaction is done (each reload is eight queries).
+   */
   async function metadataChanged(kind: string, id: string, details: Record<string, unknown> = {}) {
     await audit.record({ action: `indicators.${kind}.put`, targetType: `indicators.${kind}`, targetId: id, details });
     await bus.publish("indicators.metadata", { kind, id }, "staff");
-    db.afterCommit(() => reload().then(() => undefined));
   }
 
   // ---------- who may do what
