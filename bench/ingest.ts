@@ -4,6 +4,7 @@
 //   2. Sen on PGlite with its embedded broker: devices sign in with their access token
 //   3. a private Mosquitto with a do-nothing shared subscriber: the external ceiling
 //   4. Sen on PostgreSQL behind that Mosquitto (password file + ACL, shared subscription)
+// Each ceiling runs before and after its Sen target; Sen's share is of the mean of the two.
 // Measured: data points committed per second, publish → commit latency, and afterwards that every
 // acknowledged point is stored (the iot.points view). The load generators are child processes (ingest-load.ts).
 import os from "node:os";
@@ -751,7 +752,7 @@ function report(rows: IngestRow[], settings: Settings, ingest: IngestSettings): 
   }
   out.push("");
   out.push(
-    `points/s = data points committed in the measured window per second (messages × 3), ✓ when ≥ ${fmtInt(GOAL_POINTS_PER_SECOND)}; "vs ceiling" = Sen's points/s as a share of the bare broker's (goal ≥ ${GOAL_SHARE * 100}%), (×n) = latency as a multiple of the ceiling's; p50/p99 = publish → commit (embedded: → PUBACK, sent after commit; external: → Sen's commit event, since the broker sends the PUBACK); lost = acknowledged points missing afterwards; CPU % = server side (broker, subscriber, Sen, PostgreSQL) / load generators / everything else, in % of one core.`,
+    `points/s = data points committed in the measured window per second (messages × 3), ✓ when ≥ ${fmtInt(GOAL_POINTS_PER_SECOND)}; "vs ceiling" = Sen's points/s as a share of the bare broker's, measured before and after Sen (their mean; goal ≥ ${GOAL_SHARE * 100}%), (×n) = latency as a multiple of the ceiling's; p50/p99 = publish → commit (embedded: → PUBACK, sent after commit; external: → Sen's commit event, since the broker sends the PUBACK); lost = acknowledged points missing afterwards; CPU % = server side (broker, subscriber, Sen, PostgreSQL) / load generators / everything else, in % of one core.`,
   );
   const senRows = rows.filter((r) => CEILING_OF[r.target] && r.result);
   if (senRows.length) {
@@ -801,22 +802,28 @@ export const ingestBenchmark: StandaloneBenchmark = {
           : `    ${r.status}: ${r.notes[0]}`,
       );
     };
+    // A ceiling is measured before and after its Sen target, and Sen is compared with the mean of
+    // the two: on a shared machine the rate moves by a fifth from one minute to the next.
+    const after = (r: IngestRow): IngestRow => ({ ...r, label: `${r.label}, again after Sen` });
     if (want("aedes")) say(await runAedes(settings, ingest));
     if (want("sen-embedded")) say(await runSenEmbedded(settings, ingest));
+    if (want("aedes") && want("sen-embedded")) say(after(await runAedes(settings, ingest)));
     if (want("mosquitto")) say(await runMosquitto(settings, ingest));
     if (want("sen-external")) say(await runSenExternal(settings, ingest, postgres));
+    if (want("mosquitto") && want("sen-external")) say(after(await runMosquitto(settings, ingest)));
 
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     for (const r of rows) {
       const c = CEILING_OF[r.target];
-      const base = c && rows.find((x) => x.target === c)?.result;
-      if (!r.result || !base) continue;
-      const share = r.result.pointsPerSecond / base.pointsPerSecond;
+      const bases = rows.flatMap((x) => (x.target === c && x.result ? [x.result] : []));
+      if (!r.result || !bases.length) continue;
+      const share = r.result.pointsPerSecond / mean(bases.map((b) => b.pointsPerSecond));
       r.vsCeiling = {
         share: Math.round(share * 1000) / 1000,
         meetsShare: share >= GOAL_SHARE,
         meetsPoints: r.result.pointsPerSecond >= GOAL_POINTS_PER_SECOND,
-        p50: round2(r.result.latencyMs.p50 / base.latencyMs.p50),
-        p99: round2(r.result.latencyMs.p99 / base.latencyMs.p99),
+        p50: round2(r.result.latencyMs.p50 / mean(bases.map((b) => b.latencyMs.p50))),
+        p99: round2(r.result.latencyMs.p99 / mean(bases.map((b) => b.latencyMs.p99))),
       };
     }
     return {
