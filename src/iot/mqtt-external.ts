@@ -104,12 +104,30 @@ interface Delivery {
 interface Connection {
   stream: unknown;
   queue: Delivery[];
+  /** A flush of the ready PUBACKs is scheduled (one write per turn, not one per message). */
+  flushing: boolean;
 }
 
 /** The internals of mqtt.js this module relies on (pinned version; covered by the external-broker test). */
 interface ClientInternals {
-  stream: unknown;
-  _sendPacket(packet: { cmd: "puback"; messageId: number; reasonCode: number }): void;
+  stream: { write(chunk: Buffer): boolean };
+}
+
+/**
+ * PUBACKs for these packet identifiers, back to back: 0x40, remaining length 2, the identifier.
+ * MQTT 5 (3.4.2.1) lets the reason code be left out when it is 0 (Success) with no properties,
+ * and then the packet is byte for byte MQTT 3.1.1's. Written as one buffer, a committed batch's
+ * acknowledgements cost one socket write instead of one mqtt.js packet each (mqtt.js, mqtt-packet
+ * and debug went from ~14% to ~9% of Sen's thread under the ingest bench).
+ */
+function pubacks(ids: number[]): Buffer {
+  const out = Buffer.allocUnsafe(ids.length * 4);
+  for (let i = 0; i < ids.length; i++) {
+    out[i * 4] = 0x40;
+    out[i * 4 + 1] = 2;
+    out.writeUInt16BE(ids[i], i * 4 + 2);
+  }
+  return out;
 }
 
 /** A payload the service refused because it is busy, not because it is bad: retry, do not ack. */
@@ -200,17 +218,24 @@ export async function startExternalMqtt(iot: IotService, opts: ExternalMqttOptio
   const internals = client as unknown as ClientInternals;
 
   function connection(): Connection {
-    if (!conn || conn.stream !== internals.stream) conn = { stream: internals.stream, queue: [] };
+    if (!conn || conn.stream !== internals.stream) conn = { stream: internals.stream, queue: [], flushing: false };
     return conn;
   }
   const current = (c: Connection) => conn === c && internals.stream === c.stream && client.connected;
 
-  /** PUBACKs in arrival order: a message is acknowledged once it and every one before it are done. */
+  /**
+   * PUBACKs in arrival order: a message is acknowledged once it and every one before it are done.
+   * A committed batch settles its messages in one synchronous loop; they go out in one write after it.
+   */
   function flushAcks(c: Connection) {
-    while (c.queue.length && c.queue[0].ready) {
-      const d = c.queue.shift() as Delivery;
-      if (current(c)) internals._sendPacket({ cmd: "puback", messageId: d.messageId, reasonCode: 0 });
-    }
+    if (c.flushing) return;
+    c.flushing = true;
+    queueMicrotask(() => {
+      c.flushing = false;
+      const ids: number[] = [];
+      while (c.queue.length && c.queue[0].ready) ids.push((c.queue.shift() as Delivery).messageId);
+      if (ids.length && current(c)) internals.stream.write(pubacks(ids));
+    });
   }
 
   function logLimited(level: "warn" | "error", obj: object, msg: string) {
