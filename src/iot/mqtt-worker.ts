@@ -9,6 +9,7 @@
 import net from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { Aedes, type Client } from "aedes";
+import { ATTRIBUTES, RPC_REQUEST } from "./topics.ts";
 
 export interface BrokerThreadOptions {
   port: number;
@@ -46,8 +47,7 @@ const CONNECTS_PER_SECOND = 50;
 const MAX_CLIENTS = 20_000;
 const STATS_EVERY_MS = 1_000;
 
-const RPC_REQUEST = "v1/devices/me/rpc/request/";
-const ALLOWED_SUBSCRIPTIONS = new Set([`${RPC_REQUEST}+`, "v1/devices/me/attributes", "v1/devices/me/attributes/response/+"]);
+const ALLOWED_SUBSCRIPTIONS = new Set([`${RPC_REQUEST}+`, ATTRIBUTES, `${ATTRIBUTES}/response/+`]);
 
 type DeviceClient = Client & { senDeviceId?: string };
 type Done = (err?: Error | null) => void;

@@ -11,11 +11,8 @@ import { workerUrl } from "../core/worker.ts";
 import type { BrokerStats, BrokerThreadOptions, FromBroker, ToBroker } from "./mqtt-worker.ts";
 import type { IotService } from "./service.ts";
 import { PayloadError } from "./payload.ts";
+import { ATTRIBUTES, RPC_REQUEST, RPC_RESPONSE, TELEMETRY } from "./topics.ts";
 
-const TELEMETRY = "v1/devices/me/telemetry";
-const ATTRIBUTES = "v1/devices/me/attributes";
-const RPC_REQUEST = "v1/devices/me/rpc/request/";
-const RPC_RESPONSE = "v1/devices/me/rpc/response/";
 /** A broker thread that stops unasked is started again after this long. */
 const RESTART_MS = 1_000;
 
